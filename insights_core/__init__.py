@@ -8,7 +8,7 @@ document. Bad parameters raise :class:`ParameterError`, bad files
 
 from __future__ import annotations
 
-from .compute import NO_DATA_MESSAGE, compute_insights
+from .compute import NO_DATA_MESSAGE, compute_insights, to_json
 from .loading import LoadError, LoadReport, load
 from .params import InsightsParams, ParameterError, parse_params
 from .store import StoreError, connect, cursor
@@ -25,4 +25,5 @@ __all__ = [
     "cursor",
     "load",
     "parse_params",
+    "to_json",
 ]

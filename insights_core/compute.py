@@ -10,6 +10,7 @@ allowlist of columns; every value is a bound parameter.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 import duckdb
@@ -218,3 +219,12 @@ def _channel(channel: Mapping[str, Any], journey_sessions: int, converted_users:
         "attributed_to_conversion": channel["attributed"],
         "conversion_rate": pct(channel["attributed"], channel["total_users"]),
     }
+
+
+def to_json(document: Mapping[str, Any]) -> str:
+    """The one serialisation of a response, shared by the CLI, the API and the dashboard export.
+
+    Key order is the SPEC 4.5 order; non-ASCII is kept as UTF-8; a final
+    newline makes it a well-formed text file.
+    """
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

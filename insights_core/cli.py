@@ -1,0 +1,177 @@
+"""The ``insights`` command line (SPEC 5): parse arguments, call the core, print.
+
+Bad input (parameters, files, rules) prints one line on stderr and exits
+with status 2; nothing here ever shows a traceback to a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import channels, demo
+from .compute import compute_insights, to_json
+from .loading import LoadError, load
+from .params import PARAMETER_NAMES, ParameterError
+from .store import StoreError, connect
+from .storefile import StoreFile
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class UsageError(Exception):
+    """Bad command-line input that argparse itself cannot catch."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``insights`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ParameterError, LoadError, StoreError, UsageError, channels.ChannelRulesError) as error:
+        _fail(str(error))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was changed")
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("INSIGHTS_DEBUG"):
+            raise
+        _fail(f"internal error ({type(error).__name__}): {error}; set INSIGHTS_DEBUG=1 for details")
+        return EXIT_INTERNAL
+
+
+def _fail(message: str) -> None:
+    print(f"insights: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    print(f"insights: {message}", file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with SPEC 5's exit status 2 and a one-line message for usage errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        _fail(message)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``insights`` command."""
+    parser = _Parser(prog="insights", description="Marketing-attribution insights over your sessions and conversions.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    load_parser = commands.add_parser("load", help="load sessions and conversions (CSV or Parquet) into a database")
+    _add_db(load_parser)
+    load_parser.add_argument("--sessions", metavar="FILE", help="sessions file or glob (SPEC 1.1 columns)")
+    load_parser.add_argument("--conversions", metavar="FILE", help="conversions file or glob (SPEC 1.2 columns)")
+    load_parser.add_argument("--replace", action="store_true", help="replace the stored data instead of appending")
+    load_parser.add_argument(
+        "--channel-rules", metavar="FILE",
+        help="CSV 'host,medium' of your own known referrer hosts; replaces the stored ones and re-derives every session",
+    )
+    load_parser.set_defaults(run=_run_load)
+
+    demo_parser = commands.add_parser("demo", help="create realistic demo data ending now")
+    _add_db(demo_parser)
+    demo_parser.add_argument("--users", type=_positive_int, default=5_000, help="number of users (default 5000)")
+    demo_parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo_parser.add_argument("--replace", action="store_true", help="overwrite data already in the database")
+    demo_parser.set_defaults(run=_run_demo)
+
+    query_parser = commands.add_parser("query", help="print the insights JSON for a set of parameters")
+    _add_db(query_parser)
+    query_parser.add_argument("--params", metavar="JSON", help="the request body, e.g. '{\"source\": \"google.com\"}'")
+    for name in PARAMETER_NAMES:
+        query_parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE",
+                                  help=f"the {name} parameter (overrides --params)")
+    query_parser.set_defaults(run=_run_query)
+    return parser
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, type=Path, metavar="DB", help="the DuckDB database file")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _stage_printer() -> Callable[[str, float], None]:
+    """Progress of a long load, one line per stage on stderr."""
+    return lambda stage, fraction: _say(f"{stage} ({fraction:.0%})") if fraction < 1 else None
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    if args.sessions is None and args.conversions is None and args.channel_rules is None:
+        raise UsageError("give --sessions and/or --conversions (or --channel-rules)")
+    rules = channels.read_rules_file(args.channel_rules) if args.channel_rules else None
+    store_file = StoreFile(args.db)
+    with store_file.edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
+        report = load(
+            con, args.sessions, args.conversions,
+            replace=args.replace, channel_rules=rules, progress=_stage_printer(),
+        )
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    store_file = StoreFile(args.db)
+    if store_file.exists() and not args.replace:
+        with store_file.snapshot() as con:
+            stored = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        if stored:
+            raise UsageError(f"{args.db} already holds {stored:,} sessions; add --replace to overwrite them with demo data")
+    _say(f"generating {args.users:,} demo users (seed {args.seed})")
+    data = demo.generate_demo(users=args.users, seed=args.seed, end=datetime.now(timezone.utc))
+    with store_file.edit() as con:
+        report = load(con, data.sessions, data.conversions, replace=True, progress=_stage_printer())
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _run_query(args: argparse.Namespace) -> int:
+    params = _query_params(args)
+    with StoreFile(args.db).snapshot() as con:
+        document = compute_insights(con, params)
+    sys.stdout.write(to_json(document))
+    return 0
+
+
+def _query_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The request body: ``--params`` JSON, then the per-parameter flags on top."""
+    params: Any = {}
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--params is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+        if not isinstance(params, dict):
+            raise UsageError("--params must be a JSON object, e.g. '{\"source\": \"google.com\"}'")
+    for name in PARAMETER_NAMES:
+        value = getattr(args, name)
+        if value is not None:
+            params[name] = value
+    return params
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -58,20 +58,36 @@ def host_sql(url_column: str) -> str:
     return f"nullif(rtrim(lower({extracted}), '.'), '')"
 
 
-def paid_click_id_sql(url_column: str) -> str:
-    """SQL for the name of the first paid click id with a value in a URL's query string."""
+def query_string_sql(url_column: str) -> str:
+    """SQL for a URL's query string with a leading ``&`` (``&a=1&b=2``), NULL when it has none.
+
+    The fragment is cut first, so a ``?`` after ``#`` does not start a query.
+    The leading ``&`` lets every parameter be found as ``&name=``.
+    """
+    without_fragment = f"split_part({url_column}, '#', 1)"
+    return (
+        f"CASE WHEN contains({without_fragment}, '?')"
+        f" THEN '&' || substr({without_fragment}, strpos({without_fragment}, '?') + 1) END"
+    )
+
+
+def paid_click_id_sql(query_string: str) -> str:
+    """SQL for the name of the first paid click id with a value, from :func:`query_string_sql`."""
     names = "|".join(PAID_CLICK_IDS)
-    pattern = rf"^[^?#]*\?(?:[^#]*&)?({names})=[^&#]"
-    return f"nullif(regexp_extract({url_column}, '{pattern}', 1), '')"
+    return f"nullif(regexp_extract({query_string}, '&({names})=[^&]', 1), '')"
 
 
-def query_value_sql(url_column: str, name: str) -> str:
-    """SQL for the decoded value of query parameter ``name`` (first occurrence), NULL when empty."""
+def query_value_sql(query_string: str, name: str) -> str:
+    """SQL for the decoded value of parameter ``name`` (first occurrence), NULL when empty.
+
+    ``query_string`` comes from :func:`query_string_sql`. ``+`` is a space; a
+    value whose escapes do not decode to UTF-8 (``%FF``) is kept undecoded
+    rather than failing the whole load.
+    """
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a query parameter name: {name!r}")
-    pattern = rf"^[^?#]*\?(?:[^#]*&)?{name}=([^&#]*)"
-    raw = f"regexp_extract({url_column}, '{pattern}', 1)"
-    return f"nullif(url_decode(replace({raw}, '+', ' ')), '')"
+    spaced = f"replace(regexp_extract({query_string}, '&{name}=([^&]*)', 1), '+', ' ')"
+    return f"nullif(coalesce(try(url_decode({spaced})), {spaced}), '')"
 
 
 # --- the rules ---

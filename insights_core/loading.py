@@ -443,24 +443,36 @@ def _collect_affected_users(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -
     """``rebuild_sessions``: every session (stored or incoming) of a user this load changes.
 
     Their roles and facts are recomputed from scratch; ``rebuild_all`` (new
-    channel rules) takes every stored user.
+    channel rules) takes every stored user. UTM values missing from their
+    columns are read from the landing page (SPEC 1.1), and each row gets the
+    other SPEC 2 inputs found in URLs: the landing page without its query
+    string (which holds its host) and the paid click id.
     """
-    base = "session_id, user_id, started_at, exited_at, landing_page, referrer, " + ", ".join(UTM_COLUMNS)
-    incoming = ", ".join(
-        f"coalesce({name}, {channels.query_value_sql('landing_page', name)}) AS {name}"
-        if name in UTM_COLUMNS else name
-        for name in base.split(", ")
+    base = ("session_id", "user_id", "started_at", "exited_at", "landing_page", "referrer")
+    utm = ", ".join(
+        f"coalesce({name}, CASE WHEN contains(query_string, '&{name}=')"
+        f" THEN {channels.query_value_sql('query_string', name)} END) AS {name}"
+        for name in UTM_COLUMNS
     )
     stored_filter = "" if rebuild_all else (
         "WHERE user_id IN (SELECT user_id FROM incoming_sessions"
         " UNION SELECT user_id FROM sessions WHERE session_id IN (SELECT session_id FROM incoming_conversions))"
     )
+    columns = ", ".join((*base, *UTM_COLUMNS))
     cur.execute(
         f"""
         CREATE TEMP TABLE rebuild_sessions AS
-        SELECT {base} FROM sessions {stored_filter}
-        UNION ALL
-        SELECT {incoming} FROM incoming_sessions
+        SELECT {', '.join(base)}, {utm},
+               split_part(landing_page, '?', 1) AS landing_base,
+               {channels.paid_click_id_sql('query_string')} AS paid_click_id
+        FROM (
+            SELECT *, {channels.query_string_sql('landing_page')} AS query_string
+            FROM (
+                SELECT {columns} FROM sessions {stored_filter}
+                UNION ALL
+                SELECT {columns} FROM incoming_sessions
+            )
+        )
         """
     )
     cur.execute("CREATE TEMP TABLE affected_users AS SELECT DISTINCT user_id FROM rebuild_sessions")
@@ -468,42 +480,43 @@ def _collect_affected_users(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -
 
 
 def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.KnownHosts) -> None:
-    """SPEC 2 for ``rebuild_sessions``, once per distinct (referrer host, landing host, click id)."""
-    cur.execute(
+    """SPEC 2 for ``rebuild_sessions``: ``session_channels`` with the derived source and medium.
+
+    URLs are parsed and the rules run once per distinct (referrer, landing
+    page without query, paid click id), then joined back to the sessions.
+    """
+    keys = cur.execute(
         f"""
-        CREATE TEMP TABLE session_hosts AS
-        SELECT session_id,
-               {channels.host_sql('referrer')} AS referrer_host,
-               {channels.host_sql('landing_page')} AS landing_host,
-               {channels.paid_click_id_sql('landing_page')} AS paid_click_id
-        FROM rebuild_sessions
+        SELECT referrer, landing_base, paid_click_id,
+               {channels.host_sql('referrer')}, {channels.host_sql('landing_base')}
+        FROM (SELECT DISTINCT referrer, landing_base, paid_click_id FROM rebuild_sessions)
         """
-    )
-    combinations = cur.execute(
-        "SELECT DISTINCT referrer_host, landing_host, paid_click_id FROM session_hosts"
     ).fetchall()
-    derived = [channels.derive_source_medium(*combo, known_hosts) for combo in combinations]
+    derived = [
+        channels.derive_source_medium(referrer_host, landing_host, paid_click_id, known_hosts)
+        for _, _, paid_click_id, referrer_host, landing_host in keys
+    ]
     table = pa.table(
         {
-            "referrer_host": [combo[0] for combo in combinations],
-            "landing_host": [combo[1] for combo in combinations],
-            "paid_click_id": [combo[2] for combo in combinations],
+            "referrer": [key[0] for key in keys],
+            "landing_base": [key[1] for key in keys],
+            "paid_click_id": [key[2] for key in keys],
             "derived_source": [source for source, _ in derived],
             "derived_medium": [medium for _, medium in derived],
         },
         schema=pa.schema([(name, pa.string()) for name in (
-            "referrer_host", "landing_host", "paid_click_id", "derived_source", "derived_medium")]),
+            "referrer", "landing_base", "paid_click_id", "derived_source", "derived_medium")]),
     )
     cur.register("derived_combinations", table)
     try:
         cur.execute(
             """
             CREATE TEMP TABLE session_channels AS
-            SELECT h.session_id, d.derived_source, d.derived_medium
-            FROM session_hosts h JOIN derived_combinations d
-              ON h.referrer_host IS NOT DISTINCT FROM d.referrer_host
-             AND h.landing_host IS NOT DISTINCT FROM d.landing_host
-             AND h.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
+            SELECT r.session_id, d.derived_source, d.derived_medium
+            FROM rebuild_sessions r JOIN derived_combinations d
+              ON r.referrer IS NOT DISTINCT FROM d.referrer
+             AND r.landing_base IS NOT DISTINCT FROM d.landing_base
+             AND r.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
             """
         )
     finally:
@@ -511,44 +524,62 @@ def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.Known
 
 
 def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
-    """Replace the sessions, users and user_channels rows of every affected user (SPEC 3.3, 4)."""
+    """Replace the sessions, users and user_channels rows of every affected user (SPEC 2.4, 3.3, 4).
+
+    Roles are computed on a narrow table first (sorting the wide rows would
+    cost more than joining them back); users and user_channels are
+    aggregated from it.
+    """
     for table in ("sessions", "users", "user_channels"):
         cur.execute(f"DELETE FROM {table} WHERE user_id IN (SELECT user_id FROM affected_users)")
     cur.execute(
         """
-        INSERT INTO sessions
+        CREATE TEMP TABLE session_roles AS
         WITH session_conversions AS (
             SELECT session_id, min(converted_at) AS first_converted_at
             FROM conversions
             WHERE user_id IN (SELECT user_id FROM affected_users)
             GROUP BY session_id
         ), timeline AS (
-            SELECT r.*, c.derived_source, c.derived_medium, sc.first_converted_at,
-                   row_number() OVER (PARTITION BY r.user_id ORDER BY r.started_at, r.session_id) AS timeline_position
+            SELECT r.session_id, r.user_id, r.started_at, sc.first_converted_at,
+                   coalesce(r.utm_source, c.derived_source) AS source,   -- SPEC 2.4: UTM overrides
+                   coalesce(r.utm_medium, c.derived_medium) AS medium,
+                   row_number() OVER journey AS timeline_position,
+                   count(sc.first_converted_at) OVER (journey ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                       AS converting_before,
+                   count(sc.first_converted_at) OVER (journey ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+                       AS converting_in_journey
             FROM rebuild_sessions r
             JOIN session_channels c USING (session_id)
             LEFT JOIN session_conversions sc USING (session_id)
-        ), roles AS (
-            SELECT *,
-                   min(timeline_position) FILTER (WHERE first_converted_at IS NOT NULL)
-                       OVER (PARTITION BY user_id) AS first_converting_position
-            FROM timeline
+            WINDOW journey AS (PARTITION BY r.user_id ORDER BY r.started_at, r.session_id)
         )
-        SELECT session_id, user_id, started_at, exited_at, landing_page, referrer,
-               utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-               coalesce(utm_source, derived_source) AS source,
-               coalesce(utm_medium, derived_medium) AS medium,
-               coalesce(utm_medium, derived_medium) || '/' || coalesce(utm_source, derived_source) AS channel,
+        -- SPEC 3.3: assist lies strictly between the first session and the first converting
+        -- session, after lies strictly after it, attributed (SPEC 4.4) at or before it.
+        SELECT session_id, user_id, started_at, first_converted_at, source, medium,
+               medium || '/' || source AS channel,
                timeline_position,
                timeline_position = 1 AS is_first,
                first_converted_at IS NOT NULL AS is_converting,
-               coalesce(timeline_position > 1 AND timeline_position < first_converting_position, false) AS is_assist,
-               coalesce(timeline_position > first_converting_position, false) AS is_after,
-               coalesce(timeline_position <= first_converting_position, false) AS is_attributed,
-               first_converted_at,
-               date_diff('microsecond', started_at, exited_at) AS duration_us,
-               date_diff('microsecond', started_at, first_converted_at) AS conversion_delay_us
-        FROM roles
+               converting_in_journey > 0 AND converting_before = 0
+                   AND timeline_position > 1 AND first_converted_at IS NULL AS is_assist,
+               converting_before > 0 AS is_after,
+               converting_in_journey > 0 AND converting_before = 0 AS is_attributed,
+               converting_in_journey > 0 AS user_converted
+        FROM timeline
+        """
+    )
+    cur.execute(
+        """
+        INSERT INTO sessions
+        SELECT r.session_id, r.user_id, r.started_at, r.exited_at, r.landing_page, r.referrer,
+               r.utm_source, r.utm_medium, r.utm_campaign, r.utm_content, r.utm_term,
+               o.source, o.medium, o.channel, o.timeline_position,
+               o.is_first, o.is_converting, o.is_assist, o.is_after, o.is_attributed,
+               o.first_converted_at,
+               date_diff('microsecond', r.started_at, r.exited_at) AS duration_us,
+               date_diff('microsecond', r.started_at, o.first_converted_at) AS conversion_delay_us
+        FROM rebuild_sessions r JOIN session_roles o USING (session_id)
         """
     )
     cur.execute(
@@ -556,24 +587,22 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
         INSERT INTO users
         SELECT user_id,
                count(*) AS session_count,
-               bool_or(is_converting) AS is_converted,
+               any_value(user_converted) AS is_converted,
                min(started_at) AS first_session_started_at,
                min(first_converted_at) AS first_conversion_at,
                date_diff('microsecond', min(started_at), min(first_converted_at)) AS time_to_convert_us
-        FROM sessions
-        WHERE user_id IN (SELECT user_id FROM affected_users)
+        FROM session_roles
         GROUP BY user_id
         """
     )
     cur.execute(
         """
         INSERT INTO user_channels
-        SELECT s.user_id, s.channel, count(*) AS sessions, any_value(u.is_converted),
-               bool_or(s.is_first), bool_or(s.is_assist), bool_or(s.is_converting),
-               bool_or(s.is_after), bool_or(s.is_attributed)
-        FROM sessions s JOIN users u USING (user_id)
-        WHERE s.user_id IN (SELECT user_id FROM affected_users)
-        GROUP BY s.user_id, s.channel
+        SELECT user_id, channel, count(*) AS sessions, any_value(user_converted),
+               bool_or(is_first), bool_or(is_assist), bool_or(is_converting),
+               bool_or(is_after), bool_or(is_attributed)
+        FROM session_roles
+        GROUP BY user_id, channel
         """
     )
 

@@ -149,6 +149,7 @@ def load(
         report("reading conversions", 0.2)
         _read_conversions(cur, inputs.get("conversions"))
         report("checking rows", 0.35)
+        cur.execute("SET preserve_insertion_order = false")  # row order only matters while reading
         violations = _session_violations(cur, inputs.get("sessions"), replace) + _conversion_violations(
             cur, inputs.get("conversions"), replace
         )
@@ -302,11 +303,19 @@ def _timestamp_sql(found: _Input, name: str) -> str:
     return f"CAST(try_cast(trim({_text_sql(found, name)}) AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
-def _read(cur: duckdb.DuckDBPyConnection, table: str, found: _Input, columns: tuple[str, ...], timestamps: tuple[str, ...]) -> None:
+def _read(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    found: _Input,
+    columns: tuple[str, ...],
+    timestamps: tuple[str, ...],
+    finish: Callable[[str], str] = lambda relation: f"SELECT * FROM {relation}",
+) -> None:
     """Read and type one kind of input into ``table`` in a single pass.
 
     The raw text of each timestamp is kept beside it for the checks; rows keep
-    file order, so ``rowid`` locates a row in its file.
+    file order, so ``rowid`` locates a row in its file. ``finish`` may add
+    columns computed from the typed ones in the same pass.
     """
     typed = ", ".join(
         f"{_timestamp_sql(found, name)} AS {name}, {_text_sql(found, name)} AS {name}_text"
@@ -314,7 +323,8 @@ def _read(cur: duckdb.DuckDBPyConnection, table: str, found: _Input, columns: tu
         for name in columns
     )
     try:
-        cur.execute(f"CREATE TEMP TABLE {table} AS SELECT _file, {typed} FROM {found.reader}", found.parameters)
+        typed_rows = f"(SELECT _file, {typed} FROM {found.reader})"
+        cur.execute(f"CREATE TEMP TABLE {table} AS {finish(typed_rows)}", found.parameters)
     except duckdb.Error as error:
         raise LoadError(f"{', '.join(found.labels)}: cannot read {found.kind}: {_first_line(error)}") from None
 
@@ -323,7 +333,7 @@ def _read_sessions(cur: duckdb.DuckDBPyConnection, found: _Input | None) -> None
     """``incoming_sessions`` from the sessions input (empty when there is none)."""
     if found is None:
         found = _Input("sessions", "(SELECT NULL::VARCHAR AS _file WHERE false)", [], {}, (), ())
-    _read(cur, "incoming_sessions", found, SESSION_COLUMNS, TIMESTAMP_COLUMNS["sessions"])
+    _read(cur, "incoming_sessions", found, SESSION_COLUMNS, TIMESTAMP_COLUMNS["sessions"], _with_url_facts)
 
 
 def _read_conversions(cur: duckdb.DuckDBPyConnection, found: _Input | None) -> None:
@@ -439,42 +449,49 @@ def _known_hosts(cur: duckdb.DuckDBPyConnection) -> channels.KnownHosts:
     return channels.KnownHosts.shipped().with_overrides(overrides)
 
 
-def _collect_affected_users(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -> int:
-    """``rebuild_sessions``: every session (stored or incoming) of a user this load changes.
+def _with_url_facts(relation: str) -> str:
+    """SQL adding to session rows what SPEC 1.1 and 2 read from URLs, in one pass.
 
-    Their roles and facts are recomputed from scratch; ``rebuild_all`` (new
-    channel rules) takes every stored user. UTM values missing from their
-    columns are read from the landing page (SPEC 1.1), and each row gets the
-    other SPEC 2 inputs found in URLs: the landing page without its query
-    string (which holds its host) and the paid click id.
+    UTM values missing from their columns come from the landing page's query
+    string; ``landing_base`` (the landing page without its query, which
+    holds its host) and ``paid_click_id`` feed the channel derivation.
     """
-    base = ("session_id", "user_id", "started_at", "exited_at", "landing_page", "referrer")
     utm = ", ".join(
         f"coalesce({name}, CASE WHEN contains(query_string, '&{name}=')"
         f" THEN {channels.query_value_sql('query_string', name)} END) AS {name}"
         for name in UTM_COLUMNS
     )
-    stored_filter = "" if rebuild_all else (
-        "WHERE user_id IN (SELECT user_id FROM incoming_sessions"
-        " UNION SELECT user_id FROM sessions WHERE session_id IN (SELECT session_id FROM incoming_conversions))"
-    )
-    columns = ", ".join((*base, *UTM_COLUMNS))
-    cur.execute(
-        f"""
-        CREATE TEMP TABLE rebuild_sessions AS
-        SELECT {', '.join(base)}, {utm},
+    return f"""
+        SELECT * EXCLUDE (query_string) REPLACE ({utm}),
                split_part(landing_page, '?', 1) AS landing_base,
                {channels.paid_click_id_sql('query_string')} AS paid_click_id
-        FROM (
-            SELECT *, {channels.query_string_sql('landing_page')} AS query_string
-            FROM (
-                SELECT {columns} FROM sessions {stored_filter}
-                UNION ALL
-                SELECT {columns} FROM incoming_sessions
-            )
+        FROM (SELECT *, {channels.query_string_sql('landing_page')} AS query_string FROM {relation})
+    """
+
+
+_REBUILD_COLUMNS = (
+    "session_id, user_id, started_at, exited_at, landing_page, referrer, "
+    + ", ".join(UTM_COLUMNS)
+)
+
+
+def _collect_affected_users(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -> int:
+    """``rebuild_sessions``: every session (stored or incoming) of a user this load changes.
+
+    Their roles and facts are recomputed from scratch; ``rebuild_all`` (new
+    channel rules) takes every stored user. Into an empty store that is just
+    the incoming sessions, which are then not copied again.
+    """
+    incoming = f"SELECT {_REBUILD_COLUMNS}, landing_base, paid_click_id FROM incoming_sessions"
+    if cur.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0:
+        cur.execute(f"CREATE TEMP VIEW rebuild_sessions AS {incoming}")
+    else:
+        stored_filter = "" if rebuild_all else (
+            "WHERE user_id IN (SELECT user_id FROM incoming_sessions"
+            " UNION SELECT user_id FROM sessions WHERE session_id IN (SELECT session_id FROM incoming_conversions))"
         )
-        """
-    )
+        stored = _with_url_facts(f"(SELECT {_REBUILD_COLUMNS} FROM sessions {stored_filter})")
+        cur.execute(f"CREATE TEMP TABLE rebuild_sessions AS {stored} UNION ALL {incoming}")
     cur.execute("CREATE TEMP TABLE affected_users AS SELECT DISTINCT user_id FROM rebuild_sessions")
     return cur.execute("SELECT count(*) FROM affected_users").fetchone()[0]
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import channels, demo
+from . import apikeys, channels, demo
 from .compute import compute_insights, to_json
 from .loading import LoadError, load
 from .params import PARAMETER_NAMES, ParameterError
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ParameterError, LoadError, StoreError, UsageError, channels.ChannelRulesError) as error:
+    except (ParameterError, LoadError, StoreError, UsageError, channels.ChannelRulesError, apikeys.ApiKeyError) as error:
         _fail(str(error))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -95,6 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
         query_parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE",
                                   help=f"the {name} parameter (overrides --params)")
     query_parser.set_defaults(run=_run_query)
+
+    serve_parser = commands.add_parser("serve", help="serve the HTTP API: POST /api/v1/insights")
+    _add_db(serve_parser)
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
+    serve_parser.add_argument(
+        "--insecure-no-auth", action="store_true",
+        help="development only: answer every request without an API key",
+    )
+    serve_parser.set_defaults(run=_run_serve)
+
+    apikey_parser = commands.add_parser("apikey", help="create, list and revoke API keys of the HTTP API")
+    apikey_commands = apikey_parser.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
+    create_parser = apikey_commands.add_parser("create", help="create a key and print it once (last line)")
+    _add_db(create_parser)
+    create_parser.add_argument("--name", required=True, help="a name to manage the key by, e.g. 'reporting'")
+    create_parser.set_defaults(run=_run_apikey_create)
+    list_parser = apikey_commands.add_parser("list", help="list keys: name, creation, last use (never the keys)")
+    _add_db(list_parser)
+    list_parser.set_defaults(run=_run_apikey_list)
+    revoke_parser = apikey_commands.add_parser("revoke", help="revoke a key; a running server rejects it at once")
+    _add_db(revoke_parser)
+    revoke_parser.add_argument("--name", required=True, help="the name of the key to revoke")
+    revoke_parser.set_defaults(run=_run_apikey_revoke)
     return parser
 
 
@@ -109,6 +133,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, got {value}")
     return value
 
 
@@ -154,6 +188,74 @@ def _run_query(args: argparse.Namespace) -> int:
         document = compute_insights(con, params)
     sys.stdout.write(to_json(document))
     return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    store_file = _existing_store(args.db)
+    env_keys = apikeys.env_keys()
+    with store_file.snapshot() as con:
+        stored_keys = len(apikeys.active_key_hashes(con))
+    store_file.close()
+    if args.insecure_no_auth:
+        _say("WARNING: --insecure-no-auth: every request is answered without an API key;"
+             " use this only for development on a trusted machine")
+    elif not stored_keys and not env_keys:
+        raise UsageError(
+            f"no API keys: create one with 'insights apikey create --db {args.db} --name NAME' or set"
+            f" {apikeys.ENV_VARIABLE}; or start with --insecure-no-auth for development"
+        )
+    from .api import serve  # FastAPI and uvicorn load only for this command
+
+    _say(f"serving {args.db} at http://{args.host}:{args.port}/api/v1/insights"
+         f" (docs at /docs, {stored_keys} stored and {len(env_keys)} environment key(s))")
+    serve(args.db, args.host, args.port, require_auth=not args.insecure_no_auth, env_keys=env_keys)
+    return 0
+
+
+def _existing_store(path: Path) -> StoreFile:
+    """Key commands change an existing database; they never create one by a typo."""
+    store_file = StoreFile(path)
+    if not store_file.exists():
+        raise UsageError(f"no database at {path}: create one with 'insights load' or 'insights demo'")
+    return store_file
+
+
+def _run_apikey_create(args: argparse.Namespace) -> int:
+    apikeys.check_name(args.name)
+    with _existing_store(args.db).edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
+        key = apikeys.create_key(con, args.name)
+    print(f"Created API key {args.name!r}. Only its hash is stored: copy the key now, it is not shown again.")
+    print(key)
+    return 0
+
+
+def _run_apikey_list(args: argparse.Namespace) -> int:
+    store_file = StoreFile(args.db)
+    with store_file.snapshot() as con:
+        keys = apikeys.list_keys(con, apikeys.KeyUsageLog(args.db).read())
+    if not keys:
+        print(f"no API keys; create one with 'insights apikey create --db {args.db} --name NAME'")
+        return 0
+    rows = [("NAME", "CREATED (UTC)", "LAST USED (UTC)", "STATUS")] + [
+        (key.name, _moment(key.created_at), _moment(key.last_used_at) or "never",
+         "active" if key.active else f"revoked {_moment(key.revoked_at)}")
+        for key in keys
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    return 0
+
+
+def _run_apikey_revoke(args: argparse.Namespace) -> int:
+    with _existing_store(args.db).edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
+        apikeys.revoke_key(con, args.name)
+    print(f"Revoked API key {args.name!r}; running servers reject it from their next request.")
+    return 0
+
+
+def _moment(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") + "Z" if moment is not None else ""
 
 
 def _query_params(args: argparse.Namespace) -> dict[str, Any]:

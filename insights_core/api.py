@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import secrets
 import threading
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Iterator, Sequence
 
 from fastapi import FastAPI, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -149,7 +151,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
               "payload_too_large", "the request body is over 65536 bytes")}}},
     500: {"model": ErrorResponse, "description": "Internal error; details only in the server log.",
           "content": {"application/json": {"example": error_example(
-              "internal_error", "internal server error; the server log has the details")}}},
+              "internal_error", "internal server error (error 5f1c9a2e); the server log has the details")}}},
 }
 
 
@@ -202,7 +204,8 @@ def create_app(
         if not presented:
             raise _unauthorized("missing API key: send 'Authentication: <key>' or 'Authorization: Bearer <key>'")
         if not keys.is_current():
-            await run_in_threadpool(keys.refresh)
+            with _internal_errors_logged():
+                await run_in_threadpool(keys.refresh)
         matched = [keys.match(value) for value in presented]  # both headers sent: both must hold a valid key
         if None in matched:
             raise _unauthorized("invalid API key (wrong or revoked)")
@@ -245,9 +248,10 @@ def create_app(
         }},
     )
     async def insights(request: Request) -> Response:
-        body = await read_body(request)
-        params = validate(parse_json(body))
-        return Response(await run_in_threadpool(answer, params), media_type="application/json")
+        with _internal_errors_logged():
+            body = await read_body(request)
+            params = validate(parse_json(body))
+            return Response(await run_in_threadpool(answer, params), media_type="application/json")
 
     @app.get(HEALTH, include_in_schema=False)
     async def health() -> JSONResponse:
@@ -265,6 +269,26 @@ def create_app(
     _add_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+INTERNAL_ERROR_MESSAGE = "internal server error ({id}); the server log has the details"
+
+
+@contextmanager
+def _internal_errors_logged() -> Iterator[None]:
+    """Any unexpected failure becomes a 500 without internals; its traceback goes to the log under an id.
+
+    Handled here rather than left to Starlette, which would re-raise it to
+    uvicorn and drop the client's keep-alive connection.
+    """
+    try:
+        yield
+    except ApiError:
+        raise
+    except Exception:
+        error_id = "error " + secrets.token_hex(4)
+        log.exception("%s while answering a request", error_id)
+        raise ApiError(500, "internal_error", INTERNAL_ERROR_MESSAGE.format(id=error_id)) from None
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -323,10 +347,39 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, "malformed_json", json_error_message(text, error)) from None
     except RecursionError:
         raise ApiError(400, "malformed_json", "malformed JSON: nested too deeply") from None
+    _check_unicode(text, value)
     if isinstance(value, dict) and hook.duplicates:
         name = hook.duplicates[0]
         raise ApiError(400, "invalid_parameter", f"parameter {name!r} is given more than once", name)
     return value
+
+
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _check_unicode(text: str, value: Any) -> None:
+    """JSON may escape half a UTF-16 pair (``"\\ud800"``), which is no character at all: a 400, not a crash."""
+    def strings(item: Any) -> Iterator[str]:
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                yield key
+                yield from strings(sub)
+        elif isinstance(item, list):
+            for sub in item:
+                yield from strings(sub)
+
+    for string in strings(value):
+        try:
+            string.encode("utf-8")
+        except UnicodeEncodeError:
+            found = _LONE_SURROGATE.search(text)
+            where = " at line {} column {}".format(*_line_column(text, found.start())) if found else ""
+            raise ApiError(400, "malformed_json", f"malformed JSON: \\u escape of half a surrogate pair{where}") from None
 
 
 def json_error_message(text: str, error: json.JSONDecodeError) -> str:
@@ -363,6 +416,26 @@ def validate(raw: Any) -> InsightsParams:
         return parse_params(raw)
     except ParameterError as error:
         raise ApiError(400, "invalid_parameter", error.message, error.field) from None
+    except OverflowError:
+        # A date at the very edge of the calendar (year 1 or 9999) whose offset or default
+        # 30-day window leaves it; parse_params lets OverflowError through, so name the culprit here.
+        field = next((name for name in ("end_date", "start_date") if _overflows(name, raw.get(name))), None)
+        raise ApiError(
+            400, "invalid_parameter",
+            f"{field or 'the window'} is outside the supported dates (years 1 to 9999 UTC,"
+            " and a default window starts 30 days before end_date)",
+            field,
+        ) from None
+
+
+def _overflows(name: str, value: Any) -> bool:
+    try:
+        parse_params({name: value})
+    except OverflowError:
+        return True
+    except ParameterError:
+        return False
+    return False
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -389,8 +462,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        # Starlette logs the exception with its traceback after this response is sent.
-        return error_response(500, "internal_error", "internal server error; the server log has the details")
+        # The last line of defence: Starlette logs the exception with its traceback after this response.
+        return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE.format(id="unexpected"))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -415,5 +488,10 @@ def serve(
     """Run the API with uvicorn until interrupted (``insights serve``)."""
     import uvicorn
 
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = {**LOGGING_CONFIG, "loggers": {
+        **LOGGING_CONFIG["loggers"], "insights": {"handlers": ["default"], "level": "INFO", "propagate": False},
+    }}
     app = create_app(db_path, require_auth=require_auth, env_keys=env_keys)
-    uvicorn.run(app, host=host, port=port, server_header=False, log_level="info")
+    uvicorn.run(app, host=host, port=port, server_header=False, log_level="info", log_config=log_config)

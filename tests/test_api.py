@@ -350,17 +350,21 @@ def test_internal_error_is_500_without_internals(insecure_server, tmp_path):
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(b"this is not a database " * 100)
     os.replace(broken, db)  # how a writer publishes, so the server notices
-    try:
-        response = httpx.post(insecure_server.base_url + ENDPOINT, json=TIME_FRAME_EXAMPLE)
-        error = assert_error(response, 500, "internal_error")
-        for internal in ("Traceback", "duckdb", "Error", str(db.parent), ".py"):
-            assert internal not in response.text
-        assert "the server log has the details" in error["message"]
-        assert httpx.get(insecure_server.base_url + "/health").status_code == 503
-    finally:
-        os.replace(saved, db)
-    assert "Traceback" in insecure_server.log()  # the details are in the server log
-    assert httpx.post(insecure_server.base_url + ENDPOINT, json=TIME_FRAME_EXAMPLE).status_code == 200
+    with httpx.Client(base_url=insecure_server.base_url) as http:
+        try:
+            response = http.post(ENDPOINT, json=TIME_FRAME_EXAMPLE)
+            error = assert_error(response, 500, "internal_error")
+            for internal in ("Traceback", "duckdb", "Error", str(db.parent), ".py"):
+                assert internal not in response.text
+            assert "the server log has the details" in error["message"]
+            error_id = error["message"].split("(")[1].split(")")[0]
+            assert http.get("/health").status_code == 503
+        finally:
+            os.replace(saved, db)
+        # The same keep-alive connection goes on working once the file is sound again.
+        assert http.post(ENDPOINT, json=TIME_FRAME_EXAMPLE).status_code == 200
+    log = insecure_server.log()
+    assert f"{error_id} while answering a request" in log and "Traceback" in log  # details in the log only
 
 
 # --- validation and errors ----------------------------------------------------
@@ -380,6 +384,9 @@ def test_internal_error_is_500_without_internals(insecure_server, tmp_path):
     ({"touch_scope": "last"}, "touch_scope"),
     ({"touch_scope": "Converting"}, "touch_scope"),
     ({"start_date": "2025-07-31", "end_date": "2025-07-01"}, "start_date"),
+    ({"end_date": "0001-01-01"}, "end_date"),  # the default window would start before year 1
+    ({"start_date": "0001-01-01T00:00:00+01:00", "end_date": "2025-07-01"}, "start_date"),
+    ({"start_date": "2025-07-01", "end_date": "9999-12-31T23:59:59-01:00"}, "end_date"),
 ], ids=lambda value: json.dumps(value) if isinstance(value, dict) else value)
 def test_bad_parameter_is_400_naming_it(client, body, field):
     """SPEC 3 / 5.1: unknown keys, wrong types, impossible dates, bad touch_scope, start after end."""
@@ -416,6 +423,18 @@ def test_public_doc_example_as_printed_points_at_its_trailing_comma(client):
 def test_malformed_json_is_400_saying_where(client, body, where):
     error = assert_error(client.post(ENDPOINT, content=body), 400, "malformed_json")
     assert where in error["message"]
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    (b'{"source": "\\ud800"}', "line 1 column 13"),
+    (b'{"start_date": "2025-07-01",\n "medium": "x\\udc00y"}', "line 2 column 14"),
+    (b'{"\\udbff": "google.com"}', "line 1 column 3"),
+])
+def test_half_a_surrogate_pair_is_400(client, body, where):
+    """JSON can escape half a UTF-16 pair, which is no character: malformed, not a crash."""
+    error = assert_error(client.post(ENDPOINT, content=body), 400, "malformed_json")
+    assert where in error["message"]
+    assert client.post(ENDPOINT, content=b'{"source": "\\ud83d\\ude00"}').status_code == 200  # a whole pair is fine
 
 
 def test_deeply_nested_json_is_400(client):
@@ -566,13 +585,14 @@ def test_openapi_generated_requests_never_fail(server, mode):
     check()
 
 
+any_text = st.text(st.characters(exclude_categories=()), max_size=30)  # lone surrogates included
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4),
     max_leaves=12,
 )
 parameter_values = st.one_of(
-    st.none(), st.text(max_size=30), st.dates().map(str), st.datetimes().map(lambda moment: moment.isoformat()),
+    st.none(), any_text, st.dates().map(str), st.datetimes().map(lambda moment: moment.isoformat()),
     st.sampled_from(TOUCH_SCOPES), json_values,
 )
 bodies = st.one_of(

@@ -127,6 +127,8 @@ def parse_params(raw: Mapping[str, Any] | None, now: datetime | None = None) -> 
         end = _naive_utc(now or datetime.now(timezone.utc))
     start = _parse_instant("start_date", values["start_date"], end_of_day=False)
     if start is None:
+        if end - datetime.min < DEFAULT_WINDOW:
+            raise ParameterError("end_date", "end_date is too early to end a 30-day window; give start_date too")
         start = end - DEFAULT_WINDOW
     if start > end:
         raise ParameterError(
@@ -144,6 +146,10 @@ def _given_string(name: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ParameterError(name, f"{name} must be a string, got {_json_type(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParameterError(name, f"{name} must be valid Unicode text (it holds a lone surrogate)") from None
     return value if value != "" else None
 
 
@@ -172,6 +178,8 @@ def _parse_instant(name: str, text: str | None, *, end_of_day: bool) -> datetime
         if "T" not in stripped and " " not in stripped:
             raise ValueError("not a date or a datetime")
         return _naive_utc(datetime.fromisoformat(stripped))
+    except OverflowError:
+        raise ParameterError(name, f"{name} is outside the supported range of dates, got {text!r}") from None
     except ValueError:
         raise ParameterError(
             name,

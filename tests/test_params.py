@@ -306,3 +306,21 @@ def test_to_request_round_trips(params):
     assert parse_params(json.loads(json.dumps(body)), now=NOW) == params
     assert set(body) <= set(PARAMETERS)
     assert body["start_date"] and body["end_date"]
+
+
+# --- the edges of the calendar and of Unicode (found by the API's fuzzing) ---
+
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ({"end_date": "0001-01-01"}, "end_date"),                     # default start would be before year 1
+        ({"end_date": "0001-01-01T00:00:00+01:00"}, "end_date"),      # UTC is in year 0
+        ({"start_date": "9999-12-31T23:59:59-01:00"}, "start_date"),  # UTC is in year 10000
+        ({"source": "\ud800"}, "source"),                             # a lone surrogate is not text
+    ],
+)
+def test_out_of_range_values_are_parameter_errors(raw, field):
+    """SPEC 3.1: an unusable value is a 400 naming the parameter, never a crash."""
+    with pytest.raises(ParameterError) as caught:
+        parse_params(raw, now=NOW)
+    assert caught.value.field == field

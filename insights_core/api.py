@@ -416,26 +416,6 @@ def validate(raw: Any) -> InsightsParams:
         return parse_params(raw)
     except ParameterError as error:
         raise ApiError(400, "invalid_parameter", error.message, error.field) from None
-    except OverflowError:
-        # A date at the very edge of the calendar (year 1 or 9999) whose offset or default
-        # 30-day window leaves it; parse_params lets OverflowError through, so name the culprit here.
-        field = next((name for name in ("end_date", "start_date") if _overflows(name, raw.get(name))), None)
-        raise ApiError(
-            400, "invalid_parameter",
-            f"{field or 'the window'} is outside the supported dates (years 1 to 9999 UTC,"
-            " and a default window starts 30 days before end_date)",
-            field,
-        ) from None
-
-
-def _overflows(name: str, value: Any) -> bool:
-    try:
-        parse_params({name: value})
-    except OverflowError:
-        return True
-    except ParameterError:
-        return False
-    return False
 
 
 def _add_error_handlers(app: FastAPI) -> None:

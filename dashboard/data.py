@@ -1,0 +1,181 @@
+"""The dashboard's access to the store: one shared file handle, cached answers, loads.
+
+The store is the file named by ``INSIGHTS_DB`` (default
+``data/insights.duckdb``), opened through :class:`insights_core.storefile.StoreFile`
+so that a load in one browser session (a private copy renamed over the live
+file) never disturbs another session reading it. Answers are cached with
+``st.cache_data`` keyed on the file's version, so a new load is seen at once
+and repeated views cost nothing. Writers (uploads, demo data) go through
+:meth:`StoreFile.edit`, so a failed load publishes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from dataclasses import replace as replace_field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import streamlit as st
+
+from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, demo, load
+from insights_core.storefile import StoreFile
+
+DEFAULT_DB = "data/insights.duckdb"
+"""SPEC 5.2: the store when ``INSIGHTS_DB`` is not set."""
+
+FIRST_START_DEMO_USERS = 5_000
+"""Users of the demo data created on first start (the CLI's default too)."""
+
+UPLOAD_PREFIX = "insights-upload-"
+_UPLOAD_DIRECTORY = re.compile(
+    re.escape(tempfile.gettempdir().rstrip(os.sep) + os.sep) + re.escape(UPLOAD_PREFIX) + r"[^/\\]+[/\\](?:sessions|conversions)[/\\]"
+)
+
+Version = tuple[int, int, int] | None
+Progress = Callable[[str, float], None]
+
+
+class Upload(Protocol):
+    """What the dashboard needs of a Streamlit ``UploadedFile``."""
+
+    name: str
+
+    def getvalue(self) -> bytes: ...
+
+
+def database_path() -> Path:
+    """The store file: ``INSIGHTS_DB`` or ``data/insights.duckdb`` (relative to the working directory)."""
+    return Path(os.environ.get("INSIGHTS_DB") or DEFAULT_DB)
+
+
+@st.cache_resource(show_spinner=False)
+def _store_files(path: str) -> tuple[StoreFile, threading.Lock]:
+    """One StoreFile (and its first-start lock) per path for the whole server process."""
+    return StoreFile(Path(path)), threading.Lock()
+
+
+def store() -> StoreFile:
+    """The shared handle on the current store file."""
+    return _store_files(str(database_path().resolve()))[0]
+
+
+def ensure_demo_store(store_file: StoreFile) -> bool:
+    """SPEC 5.2 embedded default: create demo data when the file does not exist yet.
+
+    Returns whether demo data was created. Safe when several sessions (or
+    processes) start at once: the file lock serialises writers and a store
+    that already holds sessions is left alone.
+    """
+    if store_file.exists():
+        return False
+    lock = _store_files(str(store_file.path.resolve()))[1]
+    with lock:
+        if store_file.exists():
+            return False
+        with store_file.edit() as con:
+            if catalog.session_span(con) is not None:
+                return False
+            data = demo.generate_demo(users=FIRST_START_DEMO_USERS, end=datetime.now(timezone.utc))
+            load(con, data.sessions, data.conversions, replace=True)
+    return True
+
+
+# --- cached reads -------------------------------------------------------------
+# ``_store_file`` is not hashed (leading underscore); ``path`` and ``version``
+# identify the data, so a load (new version) or another INSIGHTS_DB misses.
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def insights(_store_file: StoreFile, path: str, version: Version, params: InsightsParams) -> dict[str, Any]:
+    """The SPEC 4.5 document (or the SPEC 3.4 message) for ``params``, from the core."""
+    with _store_file.snapshot() as con:
+        return compute_insights(con, params)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def filter_values(_store_file: StoreFile, path: str, version: Version) -> dict[str, catalog.FilterValues]:
+    """The stored values of every SPEC 3 filter, most frequent first."""
+    with _store_file.snapshot() as con:
+        return catalog.all_filter_values(con)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def session_span(_store_file: StoreFile, path: str, version: Version) -> tuple[datetime, datetime] | None:
+    """First and last stored session start, ``None`` for an empty store."""
+    with _store_file.snapshot() as con:
+        return catalog.session_span(con)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def store_summary(_store_file: StoreFile, path: str, version: Version) -> catalog.StoreSummary:
+    """Counts, channels and load log of the store."""
+    with _store_file.snapshot() as con:
+        return catalog.store_summary(con)
+
+
+def cache_key(store_file: StoreFile) -> tuple[str, Version]:
+    """``(path, version)`` of the store as it is on disk now."""
+    return str(store_file.path), store_file.version()
+
+
+# --- writes -------------------------------------------------------------------
+
+
+def load_uploads(
+    store_file: StoreFile,
+    sessions: Upload | None,
+    conversions: Upload | None,
+    *,
+    replace: bool,
+    progress: Progress,
+    waiting: Callable[[], None] | None = None,
+) -> LoadReport:
+    """Store uploaded files (SPEC 1.3: all or nothing) and return the report.
+
+    Each upload is written under its own name into a private temporary
+    directory, so the loader's messages name the user's files; the directory
+    is removed from them. Raises :class:`insights_core.LoadError` when nothing
+    was stored.
+    """
+    with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX) as directory:
+        paths = {}
+        for kind, upload in (("sessions", sessions), ("conversions", conversions)):
+            if upload is None:
+                continue
+            folder = Path(directory) / kind
+            folder.mkdir()
+            path = folder / (Path(upload.name).name or f"{kind}.csv")
+            path.write_bytes(upload.getvalue())
+            paths[kind] = path
+        try:
+            with store_file.edit(waiting=waiting) as con:
+                return load(
+                    con, paths.get("sessions"), paths.get("conversions"), replace=replace, progress=progress
+                )
+        except LoadError as error:
+            raise LoadError(
+                uploaded_names(str(error)),
+                [replace_field(violation, file=uploaded_names(violation.file)) for violation in error.violations],
+            ) from None
+
+
+def uploaded_names(text: str) -> str:
+    """``/tmp/insights-upload-x1/sessions/visits.csv`` -> ``visits.csv`` wherever it occurs in ``text``.
+
+    Loads from the dashboard record their files under a temporary directory;
+    people know them by the name they uploaded.
+    """
+    return _UPLOAD_DIRECTORY.sub("", text)
+
+
+def create_demo(store_file: StoreFile, users: int, seed: int, progress: Progress) -> LoadReport:
+    """Replace the stored data with ``users`` demo users ending now."""
+    progress("generating demo data", 0.0)
+    data = demo.generate_demo(users=users, seed=seed, end=datetime.now(timezone.utc))
+    with store_file.edit() as con:
+        return load(con, data.sessions, data.conversions, replace=True, progress=progress)

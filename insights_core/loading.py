@@ -480,27 +480,30 @@ def _collect_affected_users(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -
 
     Their roles and facts are recomputed from scratch; ``rebuild_all`` (new
     channel rules) takes every stored user. Into an empty store that is just
-    the incoming sessions, which are then not copied again.
+    the incoming sessions, which are then not copied again. ``rebuild_key``
+    (a row id) joins the rows back cheaper than their string session ids.
     """
     incoming = f"SELECT {_REBUILD_COLUMNS}, landing_base, paid_click_id FROM incoming_sessions"
     if cur.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0:
-        cur.execute(f"CREATE TEMP VIEW rebuild_sessions AS {incoming}")
+        cur.execute(f"CREATE TEMP VIEW rebuild_sessions AS SELECT rowid AS rebuild_key, {incoming[7:]}")
     else:
         stored_filter = "" if rebuild_all else (
             "WHERE user_id IN (SELECT user_id FROM incoming_sessions"
             " UNION SELECT user_id FROM sessions WHERE session_id IN (SELECT session_id FROM incoming_conversions))"
         )
         stored = _with_url_facts(f"(SELECT {_REBUILD_COLUMNS} FROM sessions {stored_filter})")
-        cur.execute(f"CREATE TEMP TABLE rebuild_sessions AS {stored} UNION ALL {incoming}")
+        cur.execute(f"CREATE TEMP TABLE rebuild_rows AS {stored} UNION ALL {incoming}")
+        cur.execute("CREATE TEMP VIEW rebuild_sessions AS SELECT rowid AS rebuild_key, * FROM rebuild_rows")
     cur.execute("CREATE TEMP TABLE affected_users AS SELECT DISTINCT user_id FROM rebuild_sessions")
     return cur.execute("SELECT count(*) FROM affected_users").fetchone()[0]
 
 
 def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.KnownHosts) -> None:
-    """SPEC 2 for ``rebuild_sessions``: ``session_channels`` with the derived source and medium.
+    """SPEC 2 for ``rebuild_sessions``: ``derived_channels``, the derived source and medium
+    of each distinct (referrer, landing page without query, paid click id).
 
-    URLs are parsed and the rules run once per distinct (referrer, landing
-    page without query, paid click id), then joined back to the sessions.
+    URLs are parsed and the rules run once per combination; the roles query
+    joins them back to the sessions.
     """
     keys = cur.execute(
         f"""
@@ -524,20 +527,11 @@ def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.Known
         schema=pa.schema([(name, pa.string()) for name in (
             "referrer", "landing_base", "paid_click_id", "derived_source", "derived_medium")]),
     )
-    cur.register("derived_combinations", table)
+    cur.register("derived_arrow", table)
     try:
-        cur.execute(
-            """
-            CREATE TEMP TABLE session_channels AS
-            SELECT r.session_id, d.derived_source, d.derived_medium
-            FROM rebuild_sessions r JOIN derived_combinations d
-              ON r.referrer IS NOT DISTINCT FROM d.referrer
-             AND r.landing_base IS NOT DISTINCT FROM d.landing_base
-             AND r.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
-            """
-        )
+        cur.execute("CREATE TEMP TABLE derived_channels AS SELECT * FROM derived_arrow")
     finally:
-        cur.unregister("derived_combinations")
+        cur.unregister("derived_arrow")
 
 
 def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
@@ -558,22 +552,25 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
             WHERE user_id IN (SELECT user_id FROM affected_users)
             GROUP BY session_id
         ), timeline AS (
-            SELECT r.session_id, r.user_id, r.started_at, sc.first_converted_at,
-                   coalesce(r.utm_source, c.derived_source) AS source,   -- SPEC 2.4: UTM overrides
-                   coalesce(r.utm_medium, c.derived_medium) AS medium,
+            SELECT r.rebuild_key, r.user_id, r.started_at, sc.first_converted_at,
+                   coalesce(r.utm_source, d.derived_source) AS source,   -- SPEC 2.4: UTM overrides
+                   coalesce(r.utm_medium, d.derived_medium) AS medium,
                    row_number() OVER journey AS timeline_position,
                    count(sc.first_converted_at) OVER (journey ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                        AS converting_before,
                    count(sc.first_converted_at) OVER (journey ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
                        AS converting_in_journey
             FROM rebuild_sessions r
-            JOIN session_channels c USING (session_id)
-            LEFT JOIN session_conversions sc USING (session_id)
+            JOIN derived_channels d
+              ON r.referrer IS NOT DISTINCT FROM d.referrer
+             AND r.landing_base IS NOT DISTINCT FROM d.landing_base
+             AND r.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
+            LEFT JOIN session_conversions sc ON sc.session_id = r.session_id
             WINDOW journey AS (PARTITION BY r.user_id ORDER BY r.started_at, r.session_id)
         )
         -- SPEC 3.3: assist lies strictly between the first session and the first converting
         -- session, after lies strictly after it, attributed (SPEC 4.4) at or before it.
-        SELECT session_id, user_id, started_at, first_converted_at, source, medium,
+        SELECT rebuild_key, user_id, started_at, first_converted_at, source, medium,
                medium || '/' || source AS channel,
                timeline_position,
                timeline_position = 1 AS is_first,
@@ -596,7 +593,7 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
                o.first_converted_at,
                date_diff('microsecond', r.started_at, r.exited_at) AS duration_us,
                date_diff('microsecond', r.started_at, o.first_converted_at) AS conversion_delay_us
-        FROM rebuild_sessions r JOIN session_roles o USING (session_id)
+        FROM rebuild_sessions r JOIN session_roles o USING (rebuild_key)
         """
     )
     cur.execute(

@@ -1,0 +1,224 @@
+"""Dashboard responsiveness in a real browser: how long a filter change takes to show new numbers.
+
+Starts ``streamlit run app.py`` on the given store, opens it in Debian's
+headless Chromium on the last 30 days of the stored data and changes
+filters: medium (the three most used), then touch_scope (first, converting,
+assist, after). Each sample is measured in the page, from the click's
+``pointerdown`` until the app's script state is ``notRunning`` again *and*
+the Users card shows the number ``compute_insights`` gives for the new
+parameters (checked every animation frame). The sequence runs twice:
+with empty caches (cold: two ``compute_insights`` calls per change, the
+window and the previous period), then again in a new browser session
+(cached: results are shared between sessions).
+
+    python -m benchmarks.bench_dashboard --db /tmp/bench1m.duckdb
+
+``run(db_path)`` returns the results as a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlencode
+
+from insights_core import NO_DATA_MESSAGE, catalog, compute_insights
+from insights_core.storefile import StoreFile
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync",
+]
+TIMEOUT_MS = 120_000
+
+# In the page: the script has finished and shows the expected Users card (or the empty state).
+_SETTLED_WITH = """expected => {
+    const settled = () => {
+        const app = document.querySelector("[data-testid='stApp']");
+        if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+        if (document.querySelector("[data-testid='stSkeleton']")) return false;
+        if (expected.empty !== null) return document.body.innerText.includes(expected.empty);
+        for (const metric of document.querySelectorAll("[data-testid='stMetric']")) {
+            const label = metric.querySelector("[data-testid='stMetricLabel']");
+            if (label && label.innerText.trim() === "Users") {
+                return metric.querySelector("[data-testid='stMetricValue']").innerText.trim() === expected.users;
+            }
+        }
+        return false;
+    };
+    if (!settled()) return false;
+    window.__insightsSettledAt = performance.now();
+    return true;
+}"""
+
+# In the page: remember when the next click starts.
+_ARM_CLICK_CLOCK = """() => {
+    window.__insightsClickAt = null;
+    document.addEventListener("pointerdown", () => { window.__insightsClickAt = performance.now(); },
+                              {capture: true, once: true});
+}"""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One filter change: an untimed preparation, the timed click, and the parameters it leads to."""
+
+    name: str
+    prepare: Callable  # (page) -> None, e.g. open a dropdown
+    click: Callable  # (page) -> None
+    params: dict[str, str]
+
+
+def run(db_path: str | Path) -> str:
+    """Measure filter changes on the store at ``db_path``; the results as a markdown table."""
+    db_path = Path(db_path).resolve()
+    if not db_path.exists():
+        raise SystemExit(f"no database at {db_path}; create one with `insights demo --db {db_path} --users 330000`")
+    from playwright.sync_api import sync_playwright
+
+    with StoreFile(db_path).snapshot() as con:
+        sessions = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        span = catalog.session_span(con)
+        media = catalog.filter_values(con, "medium", limit=3).values
+    if span is None:
+        raise SystemExit(f"{db_path} holds no sessions")
+    last_day = span[1].date()
+    window = {"start_date": (last_day - timedelta(days=30)).isoformat(), "end_date": last_day.isoformat()}
+    changes = _changes(window, media)
+
+    with _server(db_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        timings: dict[str, list[float]] = {"cold": [], "cached": []}
+        first_load = 0.0
+        for kind in ("cold", "cached"):
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            began = time.perf_counter()
+            page.goto(f"{url}/?{urlencode(window)}")
+            _settle(page, db_path, window)
+            if kind == "cold":
+                first_load = time.perf_counter() - began
+            for change in changes:
+                change.prepare(page)
+                page.evaluate(_ARM_CLICK_CLOCK)
+                change.click(page)
+                _settle(page, db_path, change.params)
+                elapsed_ms = page.evaluate("() => window.__insightsSettledAt - window.__insightsClickAt")
+                timings[kind].append(elapsed_ms / 1000)
+            page.close()
+        browser.close()
+
+    size_mb = db_path.stat().st_size / 1e6
+    lines = [
+        f"Dashboard re-render after a filter change, measured in headless Chromium "
+        f"({sessions:,} stored sessions, {size_mb:,.0f} MB store, {os.cpu_count()} CPU cores).",
+        "",
+        "| measurement | samples | median | max |",
+        "|---|---:|---:|---:|",
+        f"| first page load (empty caches) | 1 | {first_load:.2f} s | {first_load:.2f} s |",
+    ]
+    for kind, label in (("cold", "filter change, new parameters (cold)"), ("cached", "filter change, seen before (cached)")):
+        samples = timings[kind]
+        lines.append(f"| {label} | {len(samples)} | {statistics.median(samples):.2f} s | {max(samples):.2f} s |")
+    lines += ["", f"Window: {window['start_date']} to {window['end_date']}. Changes: medium "
+              f"{', '.join(media)}, then touch_scope first, converting, assist, after. A sample runs in the page "
+              "from the click until the script is idle and the Users card shows compute_insights' number for the "
+              "new parameters."]
+    return "\n".join(lines) + "\n"
+
+
+def _changes(window: dict[str, str], media: tuple[str, ...]) -> list[Change]:
+    changes, params = [], dict(window)
+    for medium in media:
+        params = {**window, "medium": medium}
+        changes.append(Change(f"medium={medium}", _open_dropdown("medium"), _option(medium), params))
+    for scope in ("first", "converting", "assist", "after"):
+        params = {**params, "touch_scope": scope}
+        changes.append(Change(f"touch_scope={scope}", lambda page: None, _radio(scope), params))
+    return changes
+
+
+def _open_dropdown(name: str) -> Callable:
+    return lambda page: page.get_by_role("combobox", name=name, exact=True).click()
+
+
+def _option(value: str) -> Callable:
+    return lambda page: page.get_by_role("option", name=value, exact=True).click()
+
+
+def _radio(scope: str) -> Callable:
+    return lambda page: page.get_by_role("radiogroup", name="touch_scope").get_by_role("radio", name=scope).click()
+
+
+def _settle(page, db_path: Path, params: dict[str, str]) -> None:
+    """Wait until the page shows compute_insights' Users number for ``params`` (or its empty state)."""
+    with StoreFile(db_path).snapshot() as con:
+        document = compute_insights(con, params)
+    expected = ({"users": None, "empty": NO_DATA_MESSAGE} if "message" in document else
+                {"users": f"{document['overall_metrics']['user_summary']['total_users']:,}", "empty": None})
+    page.wait_for_function(_SETTLED_WITH, arg=expected, timeout=TIMEOUT_MS, polling="raf")
+
+
+class _server:
+    """``streamlit run app.py`` on a free loopback port, for the ``with`` block."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+
+    def __enter__(self) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.log = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "INSIGHTS_DB": str(self.db_path)},
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                    if response.read() == b"ok":
+                        return url
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise SystemExit("streamlit did not start")
+            time.sleep(0.25)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.seek(0)
+        log = self.log.read()
+        self.log.close()
+        if exc and exc[0] is not None:
+            print(log, file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="an Insights store, e.g. from `insights demo --users 330000`")
+    print(run(parser.parse_args().db), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Real-browser fixtures: one `streamlit run app.py` on a free loopback port over a small test
+store, and ONE headless Debian Chromium for the whole session (never a downloaded browser).
+
+Modelled on streamlit's e2e_playwright/conftest.py: the server is polled on /_stcore/health,
+its log is captured and shown when a test fails, and tests wait on the app's own
+`data-test-script-state='notRunning'` instead of sleeping. A failing test leaves a
+screenshot of each view in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from insights_core import demo, load
+from insights_core.storefile import StoreFile
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+DATA_END = datetime(2025, 7, 31, 18, 0, tzinfo=timezone.utc)
+"""The test store holds the 90 days ending here, so every window and number is fixed."""
+VIEWS = ("insights", "export", "data")
+TIMEOUT_MS = 30_000
+
+
+@dataclass
+class Server:
+    """A running dashboard: its base URL, store and log."""
+
+    url: str
+    store: Path
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def view_url(self, view: str = "", **query: str) -> str:
+        return f"{self.url}/{view}" + (f"?{urlencode(query)}" if query else "")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.read() == b"ok"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browser-store") / "insights.duckdb"
+    data = demo.generate_demo(users=1_500, seed=11, end=DATA_END)
+    with StoreFile(path).edit() as con:
+        load(con, data.sessions, data.conversions, replace=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(store_path, tmp_path_factory) -> Iterator[Server]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "INSIGHTS_DB": str(store_path)},
+        )
+    running = Server(url, store_path, log_path, process)
+    deadline = time.monotonic() + 60
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start on {url}; its log:\n{running.log()}")
+        time.sleep(0.25)
+    yield running
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (run `make browser`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report on the test item, so fixtures know whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page(browser, server, request):
+    """A fresh browser context per test; on failure, screenshots of every view and the server log."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        try:
+            tab.screenshot(path=str(ARTIFACTS / f"{name}-at-failure.png"), full_page=True)
+            for view in VIEWS:
+                tab.goto(server.view_url(view))
+                wait_for_app(tab)
+                tab.screenshot(path=str(ARTIFACTS / f"{name}-{view}.png"), full_page=True)
+        except Exception as error:  # noqa: BLE001 - artifacts are best effort
+            print(f"could not save screenshots: {error}")
+        print(f"--- streamlit log ---\n{server.log()}")
+    context.close()
+
+
+@pytest.fixture
+def settled():
+    """``settled(tab)`` waits until the app has finished running (see :func:`wait_for_app`)."""
+    return wait_for_app
+
+
+def wait_for_app(tab) -> None:
+    """Until the script has run and rendered: connected, `notRunning`, no skeleton left."""
+    from playwright.sync_api import expect
+
+    tab.wait_for_timeout(250)  # let a just-triggered rerun flip the state to running
+    tab.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
+    tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+    expect(tab.get_by_test_id("stSkeleton")).to_have_count(0)

@@ -58,13 +58,24 @@ def host_sql(url_column: str) -> str:
     return f"nullif(rtrim(lower({extracted}), '.'), '')"
 
 
+def before_sql(text: str, separator: str) -> str:
+    """SQL for ``text`` up to the first ``separator`` (all of it without one).
+
+    Cheaper than ``split_part``, which builds a list per row.
+    """
+    return (
+        f"CASE WHEN contains({text}, '{separator}')"
+        f" THEN left({text}, strpos({text}, '{separator}') - 1) ELSE {text} END"
+    )
+
+
 def query_string_sql(url_column: str) -> str:
     """SQL for a URL's query string with a leading ``&`` (``&a=1&b=2``), NULL when it has none.
 
     The fragment is cut first, so a ``?`` after ``#`` does not start a query.
     The leading ``&`` lets every parameter be found as ``&name=``.
     """
-    without_fragment = f"split_part({url_column}, '#', 1)"
+    without_fragment = before_sql(url_column, "#")
     return (
         f"CASE WHEN contains({without_fragment}, '?')"
         f" THEN '&' || substr({without_fragment}, strpos({without_fragment}, '?') + 1) END"
@@ -77,17 +88,26 @@ def paid_click_id_sql(query_string: str) -> str:
     return f"nullif(regexp_extract({query_string}, '&({names})=[^&]', 1), '')"
 
 
-def query_value_sql(query_string: str, name: str) -> str:
-    """SQL for the decoded value of parameter ``name`` (first occurrence), NULL when empty.
-
-    ``query_string`` comes from :func:`query_string_sql`. ``+`` is a space; a
-    value whose escapes do not decode to UTF-8 (``%FF``) is kept undecoded
-    rather than failing the whole load.
-    """
+def query_raw_value_sql(query_string: str, name: str) -> str:
+    """SQL for the raw (still encoded) value of parameter ``name``, first occurrence, from :func:`query_string_sql`."""
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a query parameter name: {name!r}")
-    spaced = f"replace(regexp_extract({query_string}, '&{name}=([^&]*)', 1), '+', ' ')"
-    return f"nullif(coalesce(try(url_decode({spaced})), {spaced}), '')"
+    return f"regexp_extract({query_string}, '&{name}=([^&]*)', 1)"
+
+
+def decoded_sql(raw: str) -> str:
+    """SQL for a raw query value decoded, NULL when empty.
+
+    ``+`` is a space; a value whose escapes do not decode to UTF-8 (``%FF``)
+    is kept undecoded rather than failing the whole load. Values without
+    ``%`` or ``+`` (most of them) are taken as they are.
+    """
+    spaced = f"replace({raw}, '+', ' ')"
+    return (
+        f"CASE WHEN {raw} = '' THEN NULL"
+        f" WHEN contains({raw}, '%') OR contains({raw}, '+') THEN coalesce(try(url_decode({spaced})), {spaced})"
+        f" ELSE {raw} END"
+    )
 
 
 # --- the rules ---

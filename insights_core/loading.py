@@ -165,7 +165,7 @@ def load(
             cur.execute("DELETE FROM channel_rules")
             if channel_rules:
                 cur.executemany("INSERT INTO channel_rules VALUES (?, ?)", [list(rule) for rule in channel_rules])
-        users = _collect_affected_users(cur, rebuild_all=channel_rules is not None)
+        fresh = _collect_rebuild_sessions(cur, rebuild_all=channel_rules is not None)
         _derive_channels(cur, _known_hosts(cur))
 
         report("storing", 0.6)
@@ -178,7 +178,7 @@ def load(
             """
         )
         report("recomputing user journeys", 0.7)
-        _rebuild_journeys(cur)
+        users = _rebuild_journeys(cur, fresh)
 
         counts = cur.execute(
             "SELECT (SELECT count(*) FROM incoming_sessions), (SELECT count(*) FROM incoming_conversions)"
@@ -518,27 +518,29 @@ _REBUILD_COLUMNS = (
 )
 
 
-def _collect_affected_users(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -> int:
+def _collect_rebuild_sessions(cur: duckdb.DuckDBPyConnection, rebuild_all: bool) -> bool:
     """``rebuild_sessions``: every session (stored or incoming) of a user this load changes.
 
     Their roles and facts are recomputed from scratch; ``rebuild_all`` (new
     channel rules) takes every stored user. Into an empty store that is just
-    the incoming sessions, which are then not copied again. ``rebuild_key``
-    (a row id) joins the rows back cheaper than their string session ids.
+    the incoming sessions, which are then not copied again, and the result is
+    ``True`` ("fresh": nothing stored to replace); otherwise the users are
+    listed in ``affected_users``. ``rebuild_key`` (a row id) joins the rows
+    back cheaper than their string session ids.
     """
     incoming = f"SELECT {_REBUILD_COLUMNS}, landing_base, paid_click_id FROM incoming_sessions"
     if cur.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0:
         cur.execute(f"CREATE TEMP VIEW rebuild_sessions AS SELECT rowid AS rebuild_key, {incoming[7:]}")
-    else:
-        stored_filter = "" if rebuild_all else (
-            "WHERE user_id IN (SELECT user_id FROM incoming_sessions"
-            " UNION SELECT user_id FROM sessions WHERE session_id IN (SELECT session_id FROM incoming_conversions))"
-        )
-        stored = _with_url_facts(f"(SELECT {_REBUILD_COLUMNS} FROM sessions {stored_filter})")
-        cur.execute(f"CREATE TEMP TABLE rebuild_rows AS {stored} UNION ALL {incoming}")
-        cur.execute("CREATE TEMP VIEW rebuild_sessions AS SELECT rowid AS rebuild_key, * FROM rebuild_rows")
+        return True
+    stored_filter = "" if rebuild_all else (
+        "WHERE user_id IN (SELECT user_id FROM incoming_sessions"
+        " UNION SELECT user_id FROM sessions WHERE session_id IN (SELECT session_id FROM incoming_conversions))"
+    )
+    stored = _with_url_facts(f"(SELECT {_REBUILD_COLUMNS} FROM sessions {stored_filter})")
+    cur.execute(f"CREATE TEMP TABLE rebuild_rows AS {stored} UNION ALL {incoming}")
+    cur.execute("CREATE TEMP VIEW rebuild_sessions AS SELECT rowid AS rebuild_key, * FROM rebuild_rows")
     cur.execute("CREATE TEMP TABLE affected_users AS SELECT DISTINCT user_id FROM rebuild_sessions")
-    return cur.execute("SELECT count(*) FROM affected_users").fetchone()[0]
+    return False
 
 
 def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.KnownHosts) -> None:
@@ -559,40 +561,36 @@ def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.Known
         channels.derive_source_medium(referrer_host, landing_host, paid_click_id, known_hosts)
         for _, _, paid_click_id, referrer_host, landing_host in keys
     ]
-    table = pa.table(
-        {
-            "referrer": [key[0] for key in keys],
-            "landing_base": [key[1] for key in keys],
-            "paid_click_id": [key[2] for key in keys],
-            "derived_source": [source for source, _ in derived],
-            "derived_medium": [medium for _, medium in derived],
-        },
-        schema=pa.schema([(name, pa.string()) for name in (
-            "referrer", "landing_base", "paid_click_id", "derived_source", "derived_medium")]),
-    )
-    cur.register("derived_arrow", table)
-    try:
-        cur.execute("CREATE TEMP TABLE derived_channels AS SELECT * FROM derived_arrow")
-    finally:
-        cur.unregister("derived_arrow")
+    columns = {
+        "referrer": [key[0] for key in keys],
+        "landing_base": [key[1] for key in keys],
+        "paid_click_id": [key[2] for key in keys],
+        "derived_source": [source for source, _ in derived],
+        "derived_medium": [medium for _, medium in derived],
+    }
+    # Lists bound as parameters and unnested side by side: no pandas/Arrow round trip.
+    unnested = ", ".join(f"unnest(?::VARCHAR[]) AS {name}" for name in columns)
+    cur.execute(f"CREATE TEMP TABLE derived_channels AS SELECT {unnested}", list(columns.values()))
 
 
-def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
+def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
     """Replace the sessions, users and user_channels rows of every affected user (SPEC 2.4, 3.3, 4).
 
     Roles are computed on a narrow table first (sorting the wide rows would
     cost more than joining them back); users and user_channels are
-    aggregated from it.
+    aggregated from it. Returns the number of users recomputed.
     """
-    for table in ("sessions", "users", "user_channels"):
-        cur.execute(f"DELETE FROM {table} WHERE user_id IN (SELECT user_id FROM affected_users)")
+    affected = "" if fresh else "WHERE user_id IN (SELECT user_id FROM affected_users)"
+    if not fresh:
+        for table in ("sessions", "users", "user_channels"):
+            cur.execute(f"DELETE FROM {table} {affected}")
     cur.execute(
-        """
+        f"""
         CREATE TEMP TABLE session_roles AS
         WITH session_conversions AS (
             SELECT session_id, min(converted_at) AS first_converted_at
             FROM conversions
-            WHERE user_id IN (SELECT user_id FROM affected_users)
+            {affected}
             GROUP BY session_id
         ), timeline AS (
             SELECT r.rebuild_key, r.user_id, r.started_at, sc.first_converted_at,
@@ -639,7 +637,7 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
         FROM rebuild_sessions r JOIN session_roles o USING (rebuild_key)
         """
     )
-    cur.execute(
+    users = cur.execute(
         """
         INSERT INTO users
         SELECT user_id,
@@ -651,7 +649,7 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
         FROM session_roles
         GROUP BY user_id
         """
-    )
+    ).fetchone()[0]
     cur.execute(
         """
         INSERT INTO user_channels
@@ -662,6 +660,7 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection) -> None:
         GROUP BY user_id, channel
         """
     )
+    return users
 
 
 def _drop_temporaries(cur: duckdb.DuckDBPyConnection) -> None:

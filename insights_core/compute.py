@@ -65,13 +65,13 @@ _BINS_SQL = _bins_sql()
 
 _METRICS_SQL = """
 WITH matching_sessions AS MATERIALIZED (
-    SELECT user_id, is_converting, exited_at IS NOT NULL AS has_exit, duration_us, conversion_delay_us
+    SELECT user_key, is_converting, exited_at IS NOT NULL AS has_exit, duration_us, conversion_delay_us
     FROM sessions
     WHERE {where}
 ), cohort AS MATERIALIZED (
-    SELECT DISTINCT user_id FROM matching_sessions
+    SELECT DISTINCT user_key FROM matching_sessions
 ), cohort_users AS (
-    SELECT * FROM users WHERE user_id IN (SELECT user_id FROM cohort)
+    SELECT * FROM users WHERE user_key IN (SELECT user_key FROM cohort)
 ), session_summary AS (
     SELECT count(*) AS total_sessions,
            count_if(is_converting) AS total_converting_sessions,
@@ -102,7 +102,7 @@ WITH matching_sessions AS MATERIALIZED (
            count_if(after_touch) AS after_touch,
            count_if(attributed) AS attributed
     FROM user_channels
-    WHERE user_id IN (SELECT user_id FROM cohort)
+    WHERE user_key IN (SELECT user_key FROM cohort)
     GROUP BY channel
 )
 SELECT s.*, u.*,

@@ -581,9 +581,11 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
     aggregated from it. Returns the number of users recomputed.
     """
     affected = "" if fresh else "WHERE user_id IN (SELECT user_id FROM affected_users)"
+    _number_journey_users(cur, fresh)
     if not fresh:
-        for table in ("sessions", "users", "user_channels"):
+        for table in ("sessions", "users"):
             cur.execute(f"DELETE FROM {table} {affected}")
+        cur.execute("DELETE FROM user_channels WHERE user_key IN (SELECT user_key FROM journey_users)")
     cur.execute(
         f"""
         CREATE TEMP TABLE session_roles AS
@@ -593,7 +595,7 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
             {affected}
             GROUP BY session_id
         ), timeline AS (
-            SELECT r.rebuild_key, r.user_id, r.started_at, sc.first_converted_at,
+            SELECT r.rebuild_key, r.user_id, j.user_key, r.started_at, sc.first_converted_at,
                    coalesce(r.utm_source, d.derived_source) AS source,   -- SPEC 2.4: UTM overrides
                    coalesce(r.utm_medium, d.derived_medium) AS medium,
                    row_number() OVER journey AS timeline_position,
@@ -606,12 +608,13 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
               ON r.referrer IS NOT DISTINCT FROM d.referrer
              AND r.landing_base IS NOT DISTINCT FROM d.landing_base
              AND r.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
+            JOIN journey_users j ON j.user_id = r.user_id
             LEFT JOIN session_conversions sc ON sc.session_id = r.session_id
-            WINDOW journey AS (PARTITION BY r.user_id ORDER BY r.started_at, r.session_id)
+            WINDOW journey AS (PARTITION BY j.user_key ORDER BY r.started_at, r.session_id)
         )
         -- SPEC 3.3: assist lies strictly between the first session and the first converting
         -- session, after lies strictly after it, attributed (SPEC 4.4) at or before it.
-        SELECT rebuild_key, user_id, started_at, first_converted_at, source, medium,
+        SELECT rebuild_key, user_id, user_key, started_at, first_converted_at, source, medium,
                medium || '/' || source AS channel,
                timeline_position,
                timeline_position = 1 AS is_first,
@@ -627,7 +630,7 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
     cur.execute(
         """
         INSERT INTO sessions
-        SELECT r.session_id, r.user_id, r.started_at, r.exited_at, r.landing_page, r.referrer,
+        SELECT r.session_id, r.user_id, o.user_key, r.started_at, r.exited_at, r.landing_page, r.referrer,
                r.utm_source, r.utm_medium, r.utm_campaign, r.utm_content, r.utm_term,
                o.source, o.medium, o.channel, o.timeline_position,
                o.is_first, o.is_converting, o.is_assist, o.is_after, o.is_attributed,
@@ -640,27 +643,51 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
     users = cur.execute(
         """
         INSERT INTO users
-        SELECT user_id,
+        SELECT any_value(user_id), user_key,
                count(*) AS session_count,
                any_value(user_converted) AS is_converted,
                min(started_at) AS first_session_started_at,
                min(first_converted_at) AS first_conversion_at,
                date_diff('microsecond', min(started_at), min(first_converted_at)) AS time_to_convert_us
         FROM session_roles
-        GROUP BY user_id
+        GROUP BY user_key
         """
     ).fetchone()[0]
     cur.execute(
         """
         INSERT INTO user_channels
-        SELECT user_id, channel, count(*) AS sessions, any_value(user_converted),
+        SELECT user_key, channel, count(*) AS sessions, any_value(user_converted),
                bool_or(is_first), bool_or(is_assist), bool_or(is_converting),
                bool_or(is_after), bool_or(is_attributed)
         FROM session_roles
-        GROUP BY user_id, channel
+        GROUP BY user_key, channel
         """
     )
     return users
+
+
+def _number_journey_users(cur: duckdb.DuckDBPyConnection, fresh: bool) -> None:
+    """``journey_users``: every user being rebuilt with their ``user_key``.
+
+    Stored users keep their number; new users are numbered after the
+    highest one in use.
+    """
+    if fresh:
+        cur.execute(
+            "CREATE TEMP TABLE journey_users AS"
+            " SELECT user_id, (row_number() OVER ())::INTEGER AS user_key"
+            " FROM (SELECT DISTINCT user_id FROM rebuild_sessions)"
+        )
+        return
+    cur.execute(
+        """
+        CREATE TEMP TABLE journey_users AS
+        SELECT a.user_id,
+               coalesce(u.user_key, (SELECT coalesce(max(user_key), 0) FROM users)
+                        + row_number() OVER (PARTITION BY u.user_key IS NULL))::INTEGER AS user_key
+        FROM affected_users a LEFT JOIN users u USING (user_id)
+        """
+    )
 
 
 def _drop_temporaries(cur: duckdb.DuckDBPyConnection) -> None:

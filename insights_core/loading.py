@@ -576,9 +576,11 @@ def _derive_channels(cur: duckdb.DuckDBPyConnection, known_hosts: channels.Known
 def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
     """Replace the sessions, users and user_channels rows of every affected user (SPEC 2.4, 3.3, 4).
 
-    Roles are computed on a narrow table first (sorting the wide rows would
-    cost more than joining them back); users and user_channels are
-    aggregated from it. Returns the number of users recomputed.
+    Roles come from a window over a narrow, all-numeric table (sorting the
+    wide rows would cost more), which the insert then joins back by row key
+    beside the small table of derived channels. users and user_channels are
+    aggregated from the roles and the stored rows. Returns the number of
+    users recomputed.
     """
     affected = "" if fresh else "WHERE user_id IN (SELECT user_id FROM affected_users)"
     _number_journey_users(cur, fresh)
@@ -595,28 +597,20 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
             {affected}
             GROUP BY session_id
         ), timeline AS (
-            SELECT r.rebuild_key, r.user_id, j.user_key, r.started_at, sc.first_converted_at,
-                   coalesce(r.utm_source, d.derived_source) AS source,   -- SPEC 2.4: UTM overrides
-                   coalesce(r.utm_medium, d.derived_medium) AS medium,
+            SELECT r.rebuild_key, j.user_key, r.started_at, sc.first_converted_at,
                    row_number() OVER journey AS timeline_position,
                    count(sc.first_converted_at) OVER (journey ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                        AS converting_before,
                    count(sc.first_converted_at) OVER (journey ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
                        AS converting_in_journey
             FROM rebuild_sessions r
-            JOIN derived_channels d
-              ON r.referrer IS NOT DISTINCT FROM d.referrer
-             AND r.landing_base IS NOT DISTINCT FROM d.landing_base
-             AND r.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
             JOIN journey_users j ON j.user_id = r.user_id
             LEFT JOIN session_conversions sc ON sc.session_id = r.session_id
             WINDOW journey AS (PARTITION BY j.user_key ORDER BY r.started_at, r.session_id)
         )
         -- SPEC 3.3: assist lies strictly between the first session and the first converting
         -- session, after lies strictly after it, attributed (SPEC 4.4) at or before it.
-        SELECT rebuild_key, user_id, user_key, started_at, first_converted_at, source, medium,
-               medium || '/' || source AS channel,
-               timeline_position,
+        SELECT rebuild_key, user_key, started_at, first_converted_at, timeline_position,
                timeline_position = 1 AS is_first,
                first_converted_at IS NOT NULL AS is_converting,
                converting_in_journey > 0 AND converting_before = 0
@@ -632,35 +626,44 @@ def _rebuild_journeys(cur: duckdb.DuckDBPyConnection, fresh: bool) -> int:
         INSERT INTO sessions
         SELECT r.session_id, r.user_id, o.user_key, r.started_at, r.exited_at, r.landing_page, r.referrer,
                r.utm_source, r.utm_medium, r.utm_campaign, r.utm_content, r.utm_term,
-               o.source, o.medium, o.channel, o.timeline_position,
-               o.is_first, o.is_converting, o.is_assist, o.is_after, o.is_attributed,
+               coalesce(r.utm_source, d.derived_source) AS source,   -- SPEC 2.4: UTM overrides
+               coalesce(r.utm_medium, d.derived_medium) AS medium,
+               coalesce(r.utm_medium, d.derived_medium) || '/' || coalesce(r.utm_source, d.derived_source) AS channel,
+               o.timeline_position, o.is_first, o.is_converting, o.is_assist, o.is_after, o.is_attributed,
                o.first_converted_at,
                date_diff('microsecond', r.started_at, r.exited_at) AS duration_us,
                date_diff('microsecond', r.started_at, o.first_converted_at) AS conversion_delay_us
-        FROM rebuild_sessions r JOIN session_roles o USING (rebuild_key)
+        FROM rebuild_sessions r
+        JOIN session_roles o USING (rebuild_key)
+        JOIN derived_channels d
+          ON r.referrer IS NOT DISTINCT FROM d.referrer
+         AND r.landing_base IS NOT DISTINCT FROM d.landing_base
+         AND r.paid_click_id IS NOT DISTINCT FROM d.paid_click_id
         """
     )
     users = cur.execute(
         """
         INSERT INTO users
-        SELECT any_value(user_id), user_key,
+        SELECT j.user_id, o.user_key,
                count(*) AS session_count,
-               any_value(user_converted) AS is_converted,
-               min(started_at) AS first_session_started_at,
-               min(first_converted_at) AS first_conversion_at,
-               date_diff('microsecond', min(started_at), min(first_converted_at)) AS time_to_convert_us
-        FROM session_roles
-        GROUP BY user_key
+               any_value(o.user_converted) AS is_converted,
+               min(o.started_at) AS first_session_started_at,
+               min(o.first_converted_at) AS first_conversion_at,
+               date_diff('microsecond', min(o.started_at), min(o.first_converted_at)) AS time_to_convert_us
+        FROM session_roles o JOIN journey_users j USING (user_key)
+        GROUP BY o.user_key, j.user_id
         """
     ).fetchone()[0]
+    journey = "" if fresh else "WHERE s.user_key IN (SELECT user_key FROM journey_users)"
     cur.execute(
-        """
+        f"""
         INSERT INTO user_channels
-        SELECT user_key, channel, count(*) AS sessions, any_value(user_converted),
-               bool_or(is_first), bool_or(is_assist), bool_or(is_converting),
-               bool_or(is_after), bool_or(is_attributed)
-        FROM session_roles
-        GROUP BY user_key, channel
+        SELECT s.user_key, s.channel, count(*) AS sessions, any_value(u.is_converted),
+               bool_or(s.is_first), bool_or(s.is_assist), bool_or(s.is_converting),
+               bool_or(s.is_after), bool_or(s.is_attributed)
+        FROM sessions s JOIN users u USING (user_key)
+        {journey}
+        GROUP BY s.user_key, s.channel
         """
     )
     return users

@@ -18,7 +18,7 @@ from . import apikeys, channels, demo
 from .compute import compute_insights, to_json
 from .loading import LoadError, load
 from .params import PARAMETER_NAMES, ParameterError
-from .store import StoreError, connect
+from .store import StoreError
 from .storefile import StoreFile
 
 EXIT_BAD_INPUT = 2

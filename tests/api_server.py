@@ -10,40 +10,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import httpx
 
-import insights_core
-from insights_core.demo import generate_demo
-from insights_core.storefile import StoreFile
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from support import free_port
 
 
 def insights_command(*args: str) -> list[str]:
     """The ``insights`` command line, run by this interpreter."""
     return [sys.executable, "-m", "insights_core.cli", *args]
-
-
-def make_demo_db(path: Path, users: int, seed: int, end: datetime) -> Path:
-    """A store of demo data, written the way every writer does (``StoreFile.edit``)."""
-    data = generate_demo(users=users, seed=seed, end=end)
-    with StoreFile(path).edit() as con:
-        insights_core.load(con, data.sessions, data.conversions, replace=True)
-    return path
 
 
 def clean_env(**extra: str) -> dict[str, str]:

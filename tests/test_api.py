@@ -38,7 +38,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import insights_core
-from api_server import ApiServer, clean_env, insights_command, make_demo_db
+from api_server import ApiServer, clean_env, insights_command
+from support import make_demo_db
 from insights_core import apikeys
 from insights_core.api import MAX_BODY_BYTES
 from insights_core.api_schema import (

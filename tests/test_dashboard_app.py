@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from insights_core import NO_DATA_MESSAGE, compute_insights, demo, load
+from insights_core import NO_DATA_MESSAGE, compute_insights
 from insights_core.storefile import StoreFile
+from support import make_demo_db
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 DATA_END = datetime(2025, 7, 31, 18, 0, tzinfo=timezone.utc)
@@ -20,11 +21,7 @@ JULY = {"start_date": "2025-07-01", "end_date": "2025-07-31"}
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory) -> Path:
     """1,500 demo users over the 90 days ending 31 Jul 2025 (fixed, so every number is stable)."""
-    path = tmp_path_factory.mktemp("dashboard") / "insights.duckdb"
-    data = demo.generate_demo(users=1_500, seed=11, end=DATA_END)
-    with StoreFile(path).edit() as con:
-        load(con, data.sessions, data.conversions, replace=True)
-    return path
+    return make_demo_db(tmp_path_factory.mktemp("dashboard") / "insights.duckdb", 1_500, 11, DATA_END)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,8 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from insights_core import demo, load
-from insights_core.storefile import StoreFile
+from support import free_port, make_demo_db
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,12 +54,6 @@ class Server:
         return f"{self.url}/{view}" + (f"?{urlencode(query)}" if query else "")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
@@ -72,16 +64,12 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def store_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("browser-store") / "insights.duckdb"
-    data = demo.generate_demo(users=1_500, seed=11, end=DATA_END)
-    with StoreFile(path).edit() as con:
-        load(con, data.sessions, data.conversions, replace=True)
-    return path
+    return make_demo_db(tmp_path_factory.mktemp("browser-store") / "insights.duckdb", 1_500, 11, DATA_END)
 
 
 @pytest.fixture(scope="session")
 def server(store_path, tmp_path_factory) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
     command = [

@@ -302,6 +302,7 @@ def test_bins_percentages_round_half_up():
 
 # ======================================================================== attribution (SPEC 6)
 # docs/metrics.md#attribution.  Channels are written "medium/source"; chan() splits them back.
+import decimal  # noqa: E402
 import math  # noqa: E402  (kept next to the attribution cases that use it)
 from fractions import Fraction  # noqa: E402
 
@@ -459,7 +460,7 @@ def test_time_decay_one_half_life_apart():
     # 2^-1/2 / (1 + 2^-1/2) = 1 / (sqrt 2 + 1) = sqrt 2 - 1 = 0.41421356..., the other 2 - sqrt 2.
     exact = reference_attribution_exact(sessions, conversions, {**JULY, "half_life_days": 14})
     assert not exact["exact"]
-    sqrt2 = Fraction(Decimal(2).sqrt(__import__("decimal").Context(prec=70)))
+    sqrt2 = Fraction(Decimal(2).sqrt(decimal.Context(prec=70)))
     assert abs(exact["channels"]["d/early"]["conversions"]["time_decay"] - (sqrt2 - 1)) < Fraction(1, 10 ** 50)
     assert abs(exact["channels"]["d/late"]["value"]["time_decay"] - 90 * (2 - sqrt2)) < Fraction(1, 10 ** 48)
     got = reference_attribution(sessions, conversions, {**JULY, "half_life_days": 14})

@@ -140,8 +140,9 @@ class ApiError(Exception):
         return error_response(self.status, self.code, self.message, self.field, self.headers)
 
 
-MAX_MESSAGE = 4 * QUOTE_LIMIT
-"""The last guard on message length: values are quoted at most ``QUOTE_LIMIT`` characters where they are named."""
+MAX_MESSAGE = 500
+"""The last guard on message length: a value is quoted at most ``QUOTE_LIMIT`` characters where it is named
+(``wording.quoted``); a message that still comes out longer is cut here."""
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
@@ -669,16 +670,22 @@ def serve(
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from .limits import http_protocol
-
     limits = limits or Limits()
     log_config = {**LOGGING_CONFIG, "loggers": {
         **LOGGING_CONFIG["loggers"], "insights": {"handlers": ["default"], "level": "INFO", "propagate": False},
     }}
     app = create_app(db_path, require_auth=require_auth, env_keys=env_keys, limits=limits)
-    config = uvicorn.Config(
+    uvicorn.Server(uvicorn_config(app, host, port, limits, log_config=log_config)).run()
+
+
+def uvicorn_config(app: FastAPI, host: str, port: int, limits: Limits, log_config: Any = None) -> Any:
+    """How ``insights serve`` runs uvicorn: h11 with the head deadline, no websockets, the keep-alive limit."""
+    import uvicorn
+
+    from .limits import http_protocol
+
+    return uvicorn.Config(
         app, host=host, port=port, server_header=False, log_level="info", log_config=log_config,
         http=http_protocol(limits), ws="none", lifespan="on",
         timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
     )
-    uvicorn.Server(config).run()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -231,7 +232,8 @@ class ComputationGate:
         self.limits = limits
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=limits.max_computations,
-                                            thread_name_prefix="insights-computation")
+                                            thread_name_prefix="insights-computation",
+                                            initializer=_yield_to_the_event_loop)
         self._free = limits.max_computations
         self._waiters: list[asyncio.Future[None]] = []
         self._typical_seconds = 1.0  # running mean of computation times, for Retry-After
@@ -268,9 +270,11 @@ class ComputationGate:
             self._release()
             raise
 
-        def finished(_: object) -> None:
+        def finished(done: asyncio.Future[Any]) -> None:
             self._typical_seconds = 0.8 * self._typical_seconds + 0.2 * (self._clock() - began)
             self._release()
+            if not done.cancelled():
+                done.exception()  # retrieved here too: nobody awaits a timed-out or abandoned computation
 
         future.add_done_callback(finished)
         try:
@@ -321,6 +325,22 @@ class ComputationGate:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+COMPUTATION_NICENESS = 5
+"""How much lower computation threads run than the event loop (Linux schedules each thread on its own)."""
+
+
+def _yield_to_the_event_loop() -> None:
+    """Lower this computation thread's scheduling priority, so the event loop (``/health``, refusals) runs first.
+
+    On Linux ``setpriority`` on the calling thread's id changes that thread
+    alone; elsewhere, or where it is not allowed, nothing changes.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), COMPUTATION_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -631,3 +631,18 @@ def test_benchmark_runs(server):
     assert table[0].startswith("| concurrent clients | requests | requests/s | p50")
     assert [row.split("|")[1].strip() for row in table[1:]] == ["1", "4"]
     assert all(row.split("|")[6].strip() == "0" for row in table[1:])  # no errors
+
+
+def test_crowd_benchmark_runs(server):
+    """`python -m benchmarks.bench_api --crowd N`: heavy queries at once, /health latency and the 503 rate."""
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_api", "--db", str(server.db), "--seconds", "0.5", "--crowd", "3"],
+        capture_output=True, text=True, timeout=120, cwd=repo, env=clean_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    answers, ok, refused = (int(cell.replace(",", "")) for cell in cells[:3])
+    assert answers >= 3 and ok + refused <= answers
+    assert float(cells[7]) < 1000  # /health max, ms

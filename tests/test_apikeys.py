@@ -171,16 +171,7 @@ def test_keys_survive_a_replacing_load(db, settings, tmp_path):
     assert apikeys.active_key_hashes(settings) == {apikeys.hash_key(key): "kept"}
 
 
-# --- the settings file ------------------------------------------------------------
-
-
-def test_settings_file_is_private_whatever_the_umask(settings):
-    previous = os.umask(0o000)
-    try:
-        apikeys.create_key(settings, "k")
-    finally:
-        os.umask(previous)
-    assert stat.S_IMODE(os.stat(settings.path).st_mode) == 0o600
+# --- the settings file: concurrent changes (the rest is in test_settings.py) ----------
 
 
 def test_concurrent_writers_merge_because_of_the_lock(settings):
@@ -218,19 +209,6 @@ def test_concurrent_processes_lose_no_key(db, tmp_path):
     processes = [subprocess.Popen([sys.executable, "-c", script, str(db), f"p{i}"]) for i in range(8)]
     assert [process.wait(60) for process in processes] == [0] * 8
     assert sorted(info.name for info in apikeys.list_keys(SettingsFile(db))) == [f"p{i}" for i in range(8)]
-
-
-def test_a_failing_change_writes_nothing(settings):
-    apikeys.create_key(settings, "k")
-    before = settings.path.read_bytes()
-
-    def broken(value):
-        raise RuntimeError("no")
-
-    with pytest.raises(RuntimeError):
-        settings.update("api_keys", broken)
-    assert settings.path.read_bytes() == before
-    assert sorted(path.name for path in settings.path.parent.iterdir() if ".tmp" in path.name) == []
 
 
 def test_sections_are_independent(settings):

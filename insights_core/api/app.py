@@ -621,8 +621,11 @@ def _add_error_handlers(app: FastAPI, endpoints: Sequence[Endpoint]) -> None:
             else:
                 message = f"no such endpoint: {_shown(path)}; the API has {listing} and GET {HEALTH}"
         elif error.status_code == 405:
-            allowed = (headers or {}).get("Allow", "")
-            use = allowed.replace(", HEAD", "").replace("HEAD, ", "") or "another method"
+            order = ("GET", "HEAD", "POST")
+            allowed = sorted({method.strip() for method in (headers or {}).get("Allow", "").split(",") if method.strip()},
+                             key=lambda method: (order.index(method) if method in order else len(order), method))
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}  # one order, not a set's
+            use = " or ".join(method for method in allowed if method != "HEAD") or "another method"
             message = f"{request.method} is not allowed on {_shown(path)}; use {use}"
         else:
             message = str(error.detail)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -552,3 +553,31 @@ def test_openapi_documents_health_and_the_limit_answers(served):
     examples = responses["503"]["content"]["application/json"]["examples"]
     assert {example["value"]["error"]["code"] for example in examples.values()} == {"busy", "query_timeout"}
     assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_a_damaged_settings_file_fails_closed_with_one_error_line(tmp_path):
+    """Stored keys stop working (503, never a traceback), environment keys go on; mended, all is well again."""
+    import subprocess
+
+    db = make_demo_db(tmp_path / "demo.duckdb", users=20, seed=4, end=DEMO_END)
+    created = subprocess.run(insights_command("apikey", "create", "--db", str(db), "--name", "k"),
+                             capture_output=True, text=True, timeout=120, env=clean_env())
+    stored_key = created.stdout.splitlines()[-1]
+    settings = tmp_path / "demo.duckdb.settings.json"
+    sound = settings.read_bytes()
+    with ApiServer(db, tmp_path / "server.log", env=clean_env(INSIGHTS_API_KEYS=ENV_KEY)) as server:
+        def ask(key: str) -> httpx.Response:
+            return httpx.post(server.base_url + ENDPOINT, json={}, headers={"Authentication": key}, timeout=30)
+
+        assert ask(stored_key).status_code == 200
+        settings.write_bytes(b'{"insights_settings": 1, "sections": {')
+        for _ in range(3):
+            assert_error(ask(stored_key), 503, "unavailable", None)
+            assert ask(ENV_KEY).status_code == 200
+        replacement = tmp_path / "mended.json"
+        replacement.write_bytes(sound)
+        os.replace(replacement, settings)
+        assert ask(stored_key).status_code == 200
+        log = server.log()
+    assert "Traceback" not in log
+    assert len([line for line in log.splitlines() if "no stored API key is accepted" in line]) == 1

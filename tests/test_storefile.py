@@ -90,7 +90,9 @@ def test_readers_in_threads_never_see_half_a_load(tmp_path):
     for batch in range(3):
         with store_file.edit() as con:
             insights_core.load(con, sessions_file(tmp_path, f"more{batch}", range(50)))
-    time.sleep(0.05)
+    deadline = time.monotonic() + 30  # a bound, not a timing: the readers stop once one has seen the last version
+    while 250 not in seen and not errors and time.monotonic() < deadline:
+        time.sleep(0.01)
     done.set()
     for reader in readers:
         reader.join()

@@ -317,6 +317,9 @@ def create_app(
             with _internal_errors_logged():
                 await run_in_threadpool(keys.refresh)
         matched = [keys.match(value) if value is not None else None for value in presented]
+        if None in matched and keys.problem is not None:
+            raise ApiError(503, "unavailable", "the server cannot read its stored API keys (the settings file beside"
+                           " the database); the server log has the details")
         if None in matched:  # every header sent must hold a valid key
             raise _unauthorized("invalid API key (wrong or revoked)")
         for key_hash in set(matched):

@@ -258,17 +258,30 @@ class AcceptedKeys:
         self._identity: object = None
         self._loaded = False
         self._lock = threading.Lock()
+        self.problem: str | None = None
+        """Why the stored keys cannot be read (a damaged settings file), or ``None``; only environment keys work then."""
 
     def is_current(self) -> bool:
         return self._loaded and self._settings.identity() == self._identity
 
     def refresh(self) -> None:
-        """Re-read the stored keys (it reads a file: call it off the event loop)."""
+        """Re-read the stored keys (it reads a file: call it off the event loop).
+
+        A settings file that cannot be read leaves no stored key accepted
+        (failing closed) until the file changes again; the reason is logged
+        once and kept in :attr:`problem`.
+        """
         with self._lock:
             if self.is_current():
                 return
-            identity, section = self._settings.read_with_identity(SECTION, [])
-            self._stored, self._identity, self._loaded = _active(self._settings, section), identity, True
+            identity = self._settings.identity()
+            try:
+                identity, section = self._settings.read_with_identity(SECTION, [])
+                stored, problem = _active(self._settings, section), None
+            except SettingsError as error:
+                stored, problem = {}, str(error)
+                log.error("no stored API key is accepted until this is fixed: %s", problem)
+            self._stored, self._identity, self._loaded, self.problem = stored, identity, True, problem
 
     def match(self, presented: str) -> str | None:
         """The hash of the accepted key ``presented`` is, compared in constant time; ``None`` if none."""

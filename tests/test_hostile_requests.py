@@ -564,13 +564,19 @@ def test_a_damaged_settings_file_fails_closed_with_one_error_line(tmp_path):
                              capture_output=True, text=True, timeout=120, env=clean_env())
     stored_key = created.stdout.splitlines()[-1]
     settings = tmp_path / "demo.duckdb.settings.json"
-    sound = settings.read_bytes()
     with ApiServer(db, tmp_path / "server.log", env=clean_env(INSIGHTS_API_KEYS=ENV_KEY)) as server:
         def ask(key: str) -> httpx.Response:
             return httpx.post(server.base_url + ENDPOINT, json={}, headers={"Authentication": key}, timeout=30)
 
         assert ask(stored_key).status_code == 200
-        settings.write_bytes(b'{"insights_settings": 1, "sections": {')
+        deadline = time.monotonic() + 10  # the server notes the key's first use in the file: let it land first
+        while b'"last_used_at": null' in settings.read_bytes():
+            assert time.monotonic() < deadline, "first use not recorded"
+            time.sleep(0.05)
+        sound = settings.read_bytes()
+        damaged = tmp_path / "damaged.json"
+        damaged.write_bytes(b'{"insights_settings": 1, "sections": {')
+        os.replace(damaged, settings)
         for _ in range(3):
             assert_error(ask(stored_key), 503, "unavailable", None)
             assert ask(ENV_KEY).status_code == 200

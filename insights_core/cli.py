@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import apikeys, channels, demo
+from . import channels, demo
+from .api.limits import LIMIT_OPTIONS, limits_from
+from .auth import keys as apikeys
+from .auth.settings import SettingsFile
 from .compute import compute_insights, to_json
 from .loading import LoadError, load
 from .params import PARAMETER_NAMES, ParameterError
@@ -96,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                                   help=f"the {name} parameter (overrides --params)")
     query_parser.set_defaults(run=_run_query)
 
-    serve_parser = commands.add_parser("serve", help="serve the HTTP API: POST /api/v1/insights")
+    serve_parser = commands.add_parser(
+        "serve", help="serve the HTTP API: POST /api/v1/insights",
+        description="Serve the HTTP API (docs/api.md#http-api). Each limit (docs/api.md#limits) is set by its flag,"
+                    " else by its environment variable, else by its default.",
+    )
     _add_db(serve_parser)
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
@@ -104,9 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure-no-auth", action="store_true",
         help="development only: answer every request without an API key",
     )
+    for option in LIMIT_OPTIONS:
+        serve_parser.add_argument(
+            option.flag, dest=option.name, type=_limit_type(option), default=None,
+            metavar="N" if option.kind is int else "SECONDS",
+            help=f"{option.help} (environment {option.environment}; default {option.default:g})",
+        )
     serve_parser.set_defaults(run=_run_serve)
 
-    apikey_parser = commands.add_parser("apikey", help="create, list and revoke API keys of the HTTP API")
+    apikey_parser = commands.add_parser(
+        "apikey", help="create, list and revoke API keys of the HTTP API",
+        description="API keys live, as hashes, in the settings file DB.settings.json beside the database"
+                    " (docs/api.md#authentication); changing them never rewrites the database.",
+    )
     apikey_commands = apikey_parser.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     create_parser = apikey_commands.add_parser("create", help="create a key and print it once (last line)")
     _add_db(create_parser)
@@ -190,12 +207,23 @@ def _run_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit_type(option: Any) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return option.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
+
+
 def _run_serve(args: argparse.Namespace) -> int:
-    store_file = _existing_store(args.db)
+    _existing_store(args.db)
     env_keys = apikeys.env_keys()
-    with store_file.snapshot() as con:
-        stored_keys = len(apikeys.active_key_hashes(con))
-    store_file.close()
+    try:
+        limits = limits_from(os.environ, {option.name: getattr(args, option.name) for option in LIMIT_OPTIONS})
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    stored_keys = len(apikeys.active_key_hashes(SettingsFile(args.db)))
     if args.insecure_no_auth:
         _say("WARNING: --insecure-no-auth: every request is answered without an API key;"
              " use this only for development on a trusted machine")
@@ -204,35 +232,51 @@ def _run_serve(args: argparse.Namespace) -> int:
             f"no API keys: create one with 'insights apikey create --db {args.db} --name NAME' or set"
             f" {apikeys.ENV_VARIABLE}; or start with --insecure-no-auth for development"
         )
-    from .api import serve  # FastAPI and uvicorn load only for this command
+    from .api import app  # FastAPI and uvicorn load only for this command
 
     _say(f"serving {args.db} at http://{args.host}:{args.port}/api/v1/insights"
-         f" (docs at /docs, {stored_keys} stored and {len(env_keys)} environment key(s))")
-    serve(args.db, args.host, args.port, require_auth=not args.insecure_no_auth, env_keys=env_keys)
+         f" (docs at /docs, {stored_keys} stored and {len(env_keys)} environment key(s);"
+         f" {limits.max_computations} computations at once, {limits.max_queued} queued,"
+         f" {limits.query_timeout:g} s per computation)")
+    app.serve(args.db, args.host, args.port, require_auth=not args.insecure_no_auth, env_keys=env_keys,
+              limits=limits)
     return 0
 
 
 def _existing_store(path: Path) -> StoreFile:
-    """Key commands change an existing database; they never create one by a typo."""
+    """Key commands and the server need an existing store; they never create one by a typo.
+
+    Opening it checks that it is an Insights store (and upgrades an older
+    one); the keys themselves live in the settings file beside it.
+    """
     store_file = StoreFile(path)
+    store_file.check_path()
     if not store_file.exists():
         raise UsageError(f"no database at {path}: create one with 'insights load' or 'insights demo'")
+    try:
+        with store_file.snapshot():
+            pass
+    finally:
+        store_file.close()
     return store_file
+
+
+def _waiting_for(path: Path) -> Callable[[], None]:
+    return lambda: _say(f"waiting for another change of the API keys of {path} to finish")
 
 
 def _run_apikey_create(args: argparse.Namespace) -> int:
     apikeys.check_name(args.name)
-    with _existing_store(args.db).edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
-        key = apikeys.create_key(con, args.name)
+    _existing_store(args.db)
+    key = apikeys.create_key(SettingsFile(args.db), args.name, waiting=_waiting_for(args.db))
     print(f"Created API key {args.name!r}. Only its hash is stored: copy the key now, it is not shown again.")
     print(key)
     return 0
 
 
 def _run_apikey_list(args: argparse.Namespace) -> int:
-    store_file = StoreFile(args.db)
-    with store_file.snapshot() as con:
-        keys = apikeys.list_keys(con, apikeys.KeyUsageLog(args.db).read())
+    _existing_store(args.db)
+    keys = apikeys.list_keys(SettingsFile(args.db))
     if not keys:
         print(f"no API keys; create one with 'insights apikey create --db {args.db} --name NAME'")
         return 0
@@ -248,8 +292,8 @@ def _run_apikey_list(args: argparse.Namespace) -> int:
 
 
 def _run_apikey_revoke(args: argparse.Namespace) -> int:
-    with _existing_store(args.db).edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
-        apikeys.revoke_key(con, args.name)
+    _existing_store(args.db)
+    apikeys.revoke_key(SettingsFile(args.db), args.name, waiting=_waiting_for(args.db))
     print(f"Revoked API key {args.name!r}; running servers reject it from their next request.")
     return 0
 

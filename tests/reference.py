@@ -1,19 +1,19 @@
-"""Plain-Python reference model of SPEC 3.1-3.4 and SPEC 4 (written from SPEC.md only).
+"""Plain-Python reference model of the parameters and metrics of docs/metrics.md, written from its text only.
 
 Used by property tests to cross-check the real implementation.  Clarity and
-literal fidelity to the SPEC beat speed: simple loops, sets and dicts, exact
+literal fidelity to the definitions beat speed: simple loops, sets and dicts, exact
 arithmetic (integer microseconds and fractions.Fraction) until the very end.
 
-Conventions chosen where the SPEC is silent are marked "CONVENTION n".
+Conventions chosen where the definitions are silent are marked "CONVENTION n".
 """
 import re
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 NO_DATA = {"message": "No page data found for the given parameters."}
-SESSION_FILTERS = ["source", "medium", "campaign", "content", "term", "landing_page"]
+SESSION_FILTERS = ["source", "medium", "campaign", "content", "term", "landing_page", "channel", "channel_group"]
 CONVERSION_FILTERS = ["conversion_page", "meta_type", "meta_id"]
-BINS = [  # SPEC 4.3: label, lower bound (inclusive), upper bound (exclusive), in seconds
+BINS = [  # docs/metrics.md#conversion-summary: label, lower bound (inclusive), upper bound (exclusive), in seconds
     ("0-1 days", 0, 86400),
     ("1-3 days", 86400, 259200),
     ("3-7 days", 259200, 604800),
@@ -24,13 +24,13 @@ DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # ---------------------------------------------------------------- helpers
 def given(params, key):
-    """SPEC 3: `null` and "" mean "not given"."""
+    """docs/metrics.md#parameters: `null` and "" mean "not given"."""
     value = params.get(key)
     return value is not None and value != ""
 
 
 def parse_bound(text, is_end):
-    """SPEC 3 / 3.1: a date is 00:00:00 (start) or 23:59:59.999999 (end) UTC that day;
+    """docs/metrics.md#parameters, #window: a date is 00:00:00 (start) or 23:59:59.999999 (end) UTC that day;
     a datetime with an offset is converted to UTC; without an offset it is UTC."""
     if DATE_ONLY.match(text):
         day = datetime.fromisoformat(text)
@@ -44,7 +44,7 @@ def parse_bound(text, is_end):
 
 
 def secs(delta):
-    """SPEC 4 durations in seconds; CONVENTION 2: exact, via integer microseconds."""
+    """docs/metrics.md: durations in seconds; CONVENTION 2: exact, via integer microseconds."""
     us = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     return Fraction(us, 1_000_000)
 
@@ -65,14 +65,14 @@ def round1(value):
 
 
 def mean(values):
-    """Exact mean (Fraction); None when taken over nothing (SPEC 4)."""
+    """Exact mean (Fraction); None when taken over nothing (docs/metrics.md)."""
     if not values:
         return None
     return Fraction(sum(values), len(values))
 
 
 def median(values):
-    """Exact median; an even count gives the mean of the two middle values (SPEC 4)."""
+    """Exact median; an even count gives the mean of the two middle values (docs/metrics.md)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -83,7 +83,7 @@ def median(values):
 
 
 def pct(a, b):
-    """SPEC 4 / CONVENTION 4: "NN.NN%", "0.00%" when b == 0."""
+    """docs/metrics.md / CONVENTION 4: "NN.NN%", "0.00%" when b == 0."""
     if b == 0:
         return "0.00%"
     n = half_up(Fraction(100 * a, b), 2)
@@ -91,21 +91,31 @@ def pct(a, b):
 
 
 def channel_of(session):
-    """SPEC 2: the channel is medium + "/" + source."""
+    """docs/data.md#channel: the channel is medium + "/" + source."""
     return session["medium"] + "/" + session["source"]
+
+
+def session_value(session, name):
+    """What a session filter is matched against (docs/metrics.md#session-filters): the session's
+    source, medium, UTM campaign/content/term and landing page as stored, its channel
+    (medium/source), and its channel group. The reference does not derive channel groups
+    (docs/data.md#channel-groups): a session without a "channel_group" has none (None)."""
+    if name == "channel":
+        return channel_of(session)
+    return session.get(name)
 
 
 # ---------------------------------------------------------------- the model
 def reference_insights(sessions: list[dict], conversions: list[dict], params: dict) -> dict:
     by_id = {s["session_id"]: s for s in sessions}
 
-    # Conversions per session (SPEC 1.2: a conversion's user is its session's user).
+    # Conversions per session (docs/data.md#conversions: a conversion's user is its session's user).
     conv_of = {sid: [] for sid in by_id}
     for c in conversions:
-        assert c["session_id"] in by_id, "SPEC 1.2: conversion of an unknown session"
+        assert c["session_id"] in by_id, "docs/data.md#conversions: conversion of an unknown session"
         conv_of[c["session_id"]].append(c)
 
-    # SPEC 3.3 / CONVENTION 1: each user's FULL timeline (all given sessions),
+    # docs/metrics.md#roles / CONVENTION 1: each user's FULL timeline (all given sessions),
     # ordered by started_at, ties broken by session_id ascending.
     timeline = {}
     for s in sessions:
@@ -113,7 +123,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
     for u in timeline:
         timeline[u].sort(key=lambda s: (s["started_at"], s["session_id"]))
 
-    # SPEC 3.3 roles, by position in the timeline.
+    # docs/metrics.md#roles: roles, by position in the timeline.
     position = {}           # session_id -> index in its user's timeline
     first_conv_index = {}   # user -> index of first_converting_session(u) (only users who converted)
     for u, tl in timeline.items():
@@ -137,38 +147,38 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
                 held.add("after")                   # strictly after the first converting session
         return held
 
-    # SPEC 3.1 window (defaults: end = now UTC, start = end - 30 days), inclusive both ends.
+    # docs/metrics.md#window: the window (defaults: end = now UTC, start = end - 30 days), inclusive both ends.
     end = parse_bound(params["end_date"], True) if given(params, "end_date") \
         else datetime.now(timezone.utc).replace(tzinfo=None)
     start = parse_bound(params["start_date"], False) if given(params, "start_date") \
         else end - timedelta(days=30)
     scope = params.get("touch_scope") if given(params, "touch_scope") else "any"
 
-    # SPEC 3.4 matching sessions S.
+    # docs/metrics.md#cohort: matching sessions S.
     matching = []
     for s in sessions:
-        if not (start <= s["started_at"] <= end):           # SPEC 3.1: window on started_at
+        if not (start <= s["started_at"] <= end):           # docs/metrics.md#window: window on started_at
             continue
-        # SPEC 3 / CONVENTION 9: exact, case-sensitive; None never matches a given filter.
-        if any(given(params, f) and s[f] != params[f] for f in SESSION_FILTERS):
+        # docs/metrics.md#parameters / CONVENTION 9: exact, case-sensitive; None never matches a given filter.
+        if any(given(params, f) and session_value(s, f) != params[f] for f in SESSION_FILTERS):
             continue
-        # SPEC 3.2: ONE conversion of the session must satisfy all given conversion filters.
+        # docs/metrics.md#conversion-filters: ONE conversion of the session must satisfy all given conversion filters.
         active = [f for f in CONVERSION_FILTERS if given(params, f)]
         if active and not any(all(c[f] == params[f] for f in active)
                               for c in conv_of[s["session_id"]]):
             continue
-        if scope != "any" and scope not in roles(s):        # SPEC 3.3 touch_scope
+        if scope != "any" and scope not in roles(s):        # docs/metrics.md#roles: touch_scope
             continue
         matching.append(s)
 
-    # SPEC 3.4 cohort U and journey J.
+    # docs/metrics.md#cohort: cohort U and journey J.
     U = {s["user_id"] for s in matching}
     if not U:
         return dict(NO_DATA)
     J = [s for u in U for s in timeline[u]]
-    C = {u for u in U if u in first_conv_index}  # SPEC 4: cohort users with >= 1 conversion
+    C = {u for u in U if u in first_conv_index}  # docs/metrics.md: cohort users with >= 1 conversion
 
-    # SPEC 4.1 user_summary.
+    # docs/metrics.md#user-summary.
     sessions_of_C = sum(len(timeline[u]) for u in C)
     user_summary = {
         "total_users": len(U),
@@ -178,7 +188,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
         "avg_sessions_per_converted_user": round1(Fraction(sessions_of_C, len(C)) if C else None),
     }
 
-    # SPEC 4.2 session_summary, over S only.
+    # docs/metrics.md#session-summary, over S only.
     all_durations, converting_durations, drop_durations = [], [], []
     total_converting = total_drop = 0
     for s in matching:
@@ -203,7 +213,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
         "median_drop_off_session_duration": round1(median(drop_durations)),
     }
 
-    # SPEC 4.3 conversion_summary, over C.
+    # docs/metrics.md#conversion-summary, over C.
     # first_conversion_at(u) = earliest converted_at over ALL of u's conversions
     # (not necessarily inside first_converting_session(u)).
     ttc = []
@@ -221,7 +231,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
         "conversion_timeline_bins": {"counts": counts, "percentages": percentages},
     }
 
-    # SPEC 4.4 channels, over J.
+    # docs/metrics.md#channels, over J.
     channels = []
     for ch in sorted({channel_of(s) for s in J}):
         on_ch = [s for s in J if channel_of(s) == ch]

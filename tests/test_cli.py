@@ -1,4 +1,4 @@
-"""SPEC 5: the ``insights`` command line, run as the installed console script.
+"""docs/api.md#command-line: the ``insights`` command line, run as the installed console script.
 
 These run the real executable in a subprocess, so they also prove that
 ``.venv/bin/insights`` is installed and that errors never show a traceback.
@@ -38,7 +38,7 @@ def test_console_script_is_installed():
 
 
 def test_demo_reports_what_it_stored(demo_db):
-    """SPEC 5 `insights demo`: the store holds the demo and the load report is printed."""
+    """docs/api.md#command-line `insights demo`: the store holds the demo and the load report is printed."""
     with StoreFile(demo_db).snapshot() as con:
         sessions, users = con.execute("SELECT count(*), count(DISTINCT user_id) FROM sessions").fetchone()
     assert users == 400 and sessions > 400
@@ -52,7 +52,7 @@ def test_demo_refuses_to_overwrite_data_without_replace(demo_db):
 
 
 def test_query_flags_and_params_json_agree_with_the_core(demo_db):
-    """SPEC 5 `insights query`: --params JSON and one flag per parameter, same document as the core."""
+    """docs/api.md#command-line `insights query`: --params JSON and one flag per parameter, same document as the core."""
     params = {"start_date": "2000-01-01", "end_date": "2100-12-31", "medium": "organic", "touch_scope": "assist"}
     by_json = insights("query", "--db", str(demo_db), "--params", json.dumps(params))
     by_flags = insights(
@@ -87,7 +87,7 @@ def test_flag_overrides_the_same_key_in_params(demo_db):
     ],
 )
 def test_bad_parameter_prints_one_line_and_exits_2(demo_db, args, field):
-    """SPEC 5: a bad parameter prints the error on stderr and exits 2, never a traceback."""
+    """docs/api.md#command-line: a bad parameter prints the error on stderr and exits 2, never a traceback."""
     result = insights("query", "--db", str(demo_db), *args)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -117,7 +117,7 @@ def test_bad_input_is_one_line_exit_2(demo_db, args, fragment):
 
 
 def test_empty_cohort_prints_the_spec_message(demo_db):
-    """SPEC 3.4 through the CLI: exit 0 with exactly the message document."""
+    """docs/metrics.md#cohort through the CLI: exit 0 with exactly the message document."""
     result = insights("query", "--db", str(demo_db), "--source", "no-such-source.example")
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"message": "No page data found for the given parameters."}

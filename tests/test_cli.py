@@ -6,6 +6,8 @@ These run the real executable in a subprocess, so they also prove that
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ import pytest
 
 import insights_core
 from insights_core.storefile import StoreFile
+from insights_core.tables import channel_table, to_csv
 
 INSIGHTS = shutil.which("insights", path=str(Path(sys.executable).parent))
 
@@ -132,3 +135,78 @@ def test_load_prints_progress_and_report(tmp_path):
     assert "stored 1 sessions and 0 conversions" in result.stdout
     assert "sessions: ignored columns: browser" in result.stdout
     assert "reading sessions" in result.stderr and "recomputing user journeys" in result.stderr
+
+
+WHOLE_RANGE = {"start_date": "2000-01-01", "end_date": "2100-12-31"}
+
+
+def test_channel_flag_is_the_channel_parameter(demo_db):
+    """--channel filters sessions by medium/source, as the channel key of --params does."""
+    by_flag = insights("query", "--db", str(demo_db), "--params", json.dumps(WHOLE_RANGE), "--channel", "organic/google.com")
+    by_json = insights("query", "--db", str(demo_db), "--params", json.dumps({**WHOLE_RANGE, "channel": "organic/google.com"}))
+    everyone = insights("query", "--db", str(demo_db), "--params", json.dumps(WHOLE_RANGE))
+    assert by_flag.returncode == by_json.returncode == everyone.returncode == 0
+    assert by_flag.stdout == by_json.stdout != everyone.stdout
+    users = json.loads(by_flag.stdout)["overall_metrics"]["user_summary"]["total_users"]
+    assert 0 < users < json.loads(everyone.stdout)["overall_metrics"]["user_summary"]["total_users"]
+
+
+def test_format_csv_prints_the_channel_table_of_the_same_answer(demo_db):
+    """--format csv: the channel table of exactly the answer the JSON carries, via the one CSV writer."""
+    args = ["query", "--db", str(demo_db), "--params", json.dumps(WHOLE_RANGE), "--touch-scope", "converting"]
+    as_json, as_csv = insights(*args), insights(*args, "--format", "csv")
+    assert as_json.returncode == as_csv.returncode == 0
+    assert as_csv.stdout == to_csv(channel_table(json.loads(as_json.stdout)))
+    assert as_csv.stdout.startswith("channel,total_sessions,total_users,")
+    assert insights(*args, "--format", "json").stdout == as_json.stdout
+
+
+def test_format_csv_of_an_empty_cohort_is_the_header_and_the_message_on_stderr(demo_db):
+    result = insights("query", "--db", str(demo_db), "--source", "no-such-source.example", "--format", "csv")
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("channel,")
+    assert "No page data found for the given parameters." in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--params", '{"source": ' + "9" * 5000 + "}"], "more than 4,300 digits"),
+        (["--params", '{"source": [' + "9" * 5000 + "]}"], "more than 4,300 digits"),
+        (["--params", '{"end_date": NaN}'], "'NaN' is not a JSON value"),
+        (["--params", "[" * 50_000 + "]" * 50_000], "nested too deeply"),
+        (["--params", json.dumps({"touch_scope": "x" * 70_000})], "(70,000 characters)"),
+        (["--params", json.dumps({"lookback_days": 30})], "lookback_days is a parameter of /attribution"),
+        (["--format", "xml"], "invalid choice"),
+        (["--channel-group"], "expected one argument"),
+    ],
+)
+def test_hostile_params_are_one_short_line_and_exit_2(demo_db, args, fragment):
+    """A 5,000-digit number, NaN, deep nesting, a 70 KB value: exit 2, one short line, no traceback."""
+    result = insights("query", "--db", str(demo_db), *args)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("insights: error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert len(errors[0]) < 600 and "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_hostile_stored_values_reach_the_csv_as_text(tmp_path):
+    """A visitor's utm_medium==HYPERLINK(…) loaded by `insights load` leaves `--format csv` guarded."""
+    sessions = tmp_path / "sessions.csv"
+    sessions.write_text(
+        "session_id,user_id,started_at,landing_page,utm_source\n"
+        's1,u1,2025-07-01T10:00:00Z,"https://acme.test/?utm_medium=%3DHYPERLINK(%22http://evil.example%22,%22click%22)",\n'
+        "s2,u2,2025-07-01T11:00:00Z,https://acme.test/,@SUM(1)\n"
+        "s3,u3,2025-07-01T12:00:00Z,https://acme.test/,+1+1\n"
+        "s4,u4,2025-07-01T13:00:00Z,https://acme.test/?utm_medium=-2%2B3,\n"
+    )
+    db = tmp_path / "hostile.duckdb"
+    assert insights("load", "--db", str(db), "--sessions", str(sessions)).returncode == 0
+    result = insights("query", "--db", str(db), "--start-date", "2025-07-01", "--end-date", "2025-07-01", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    cells = sorted(row[0] for row in csv.reader(io.StringIO(result.stdout, newline="")))
+    # A hostile medium starts the channel (medium/source) and is guarded; a hostile source follows "(none)/".
+    assert cells == sorted([
+        "channel", "'=HYPERLINK(\"http://evil.example\",\"click\")/(direct)", "(none)/@SUM(1)", "(none)/+1+1",
+        "'-2+3/(direct)",
+    ])

@@ -53,8 +53,9 @@ def mean_seconds(total_us: int | None, count: int) -> float | None:
 def median_seconds(median_us: float | None) -> float | None:
     """A median of microsecond durations in seconds to 1 decimal; ``None`` over nothing.
 
-    DuckDB's median of integers is the exact mean of the two middle values
-    (a multiple of 0.5 µs, exactly representable as a double).
+    The engine's exact median of integers (``Dialect.exact_median``) is the mean
+    of the two middle values: a multiple of 0.5 µs, exactly representable as a
+    double for any duration under about 71 years.
     """
     if median_us is None:
         return None

@@ -210,3 +210,51 @@ def test_hostile_stored_values_reach_the_csv_as_text(tmp_path):
         "channel", "'=HYPERLINK(\"http://evil.example\",\"click\")/(direct)", "(none)/@SUM(1)", "(none)/+1+1",
         "'-2+3/(direct)",
     ])
+
+
+# --- the query commands' shared declaration (in-process: the parser and the request body) ---------
+
+def _endpoint_parser(endpoint: str):
+    """A parser with one query command for ``endpoint``, declared as the coming commands will be."""
+    import argparse
+
+    from insights_core import params as parameters
+    from insights_core.cli import QueryCommand, add_query_command
+
+    parse = {"insights": parameters.parse_params, "attribution": parameters.parse_attribution_params,
+             "timeseries": parameters.parse_timeseries_params, "breakdown": parameters.parse_breakdown_params}
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command")
+    command = QueryCommand(endpoint, "answer it", endpoint, parse[endpoint], insights_core.compute_insights, channel_table)
+    add_query_command(commands, command)
+    return parser, command
+
+
+@pytest.mark.parametrize("endpoint", ["insights", "attribution", "timeseries", "breakdown"])
+def test_every_endpoint_gets_params_one_flag_per_parameter_and_format(endpoint):
+    from insights_core.cli import parameter_flag
+    from insights_core.vocabulary import ENDPOINT_PARAMETERS
+
+    parser, _ = _endpoint_parser(endpoint)
+    [sub] = [action for action in parser._actions if action.dest == "command"][0].choices.values()
+    flags = {option for action in sub._actions for option in action.option_strings if option.startswith("--")}
+    assert flags == {"--help", "--db", "--params", "--format",
+                     *(parameter_flag(name) for name in ENDPOINT_PARAMETERS[endpoint])}
+
+
+def test_numeric_flags_become_numbers_and_bad_ones_name_the_parameter():
+    from insights_core.cli import request_body
+    from insights_core.vocabulary import ENDPOINT_PARAMETERS
+
+    parser, command = _endpoint_parser("attribution")
+    names = ENDPOINT_PARAMETERS["attribution"]
+    args = parser.parse_args(["attribution", "--db", "x.duckdb", "--params", '{"top_paths": 5, "lookback_days": 9}',
+                              "--lookback-days", "30", "--half-life-days", "2.5", "--conversions", "all"])
+    body = request_body(args, names)
+    assert body == {"top_paths": 5, "lookback_days": 30, "half_life_days": 2.5, "conversions": "all"}
+    parsed = command.parse(body)
+    assert (parsed.lookback_days, parsed.half_life_days, parsed.top_paths) == (30, 2.5, 5)
+    bad = parser.parse_args(["attribution", "--db", "x.duckdb", "--lookback-days", "thirty"])
+    with pytest.raises(insights_core.ParameterError) as caught:
+        request_body(bad, names)
+    assert caught.value.field == "lookback_days"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import insights_core
 from insights_core.tables import CHANNEL_COLUMNS, Column, Table, channel_table, percent_number, to_csv
+from insights_core.vocabulary import CHANNEL_COUNT_KEYS, CHANNEL_PERCENT_KEYS
 
 ANSWER = {"overall_metrics": {"channels": [
     {"channel": "organic/google.com", "total_sessions": 696, "total_users": 542,
@@ -151,6 +152,9 @@ def test_hostile_channels_are_written_as_text_not_formulas(hostile_store):
     finally:
         con.close()
     channels = [channel["channel"] for channel in answer["overall_metrics"]["channels"]]
+    # The table's columns are the answer's keys, named once in vocabulary.
+    assert all(set(channel) == {"channel", *CHANNEL_COUNT_KEYS, *CHANNEL_PERCENT_KEYS}
+               for channel in answer["overall_metrics"]["channels"])
     for value in HOSTILE.values():
         assert f"{value}/(direct)" in channels  # the medium, from the landing page's query string
         assert f"(none)/{value}" in channels    # utm_source

@@ -5,6 +5,12 @@ Like sqlite-utils' ``test_docs.py``: the README's command synopsis and every
 argument parser, in both directions — every documented command and flag
 exists, and every command and flag of the parser is documented, in the README's
 synopsis or in ``docs/api.md`` (its command-line section) once that file exists.
+
+Two kinds of text are documentation of what is not built yet, and are read as
+such: a subsection whose heading says "(planned)" is skipped, and the commands
+in :data:`DOCUMENTED_AHEAD` must be absent from the parser — the day one
+arrives this test fails until it leaves that set, and from then on it is
+checked like every other command.
 """
 
 from __future__ import annotations
@@ -21,15 +27,20 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 API_DOC = ROOT / "docs" / "api.md"
 
-COMMAND = re.compile(r"(?:^|(?<=[\s($`]))insights\s+([a-z]+)((?:\s+[a-z]+(?:\|[a-z]+)*)?)")
+COMMAND = re.compile(r"(?:^|(?<=[\s($`]))insights\s+([a-z]+(?:\|[a-z]+)*)((?:\s+[a-z]+(?:\|[a-z]+)*)?)")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 
 
+DOCUMENTED_AHEAD: set[tuple[str, ...]] = {("attribution",), ("timeseries",), ("breakdown",)}
+"""Commands docs/api.md describes before the parser has them (they arrive with the attribution,
+trend and breakdown work)."""
+
+
 def section(text: str, heading: str) -> str:
-    """The text under a ``## heading`` up to the next heading of the same level."""
+    """The text under a ``## heading`` up to the next heading of the same level, less its planned parts."""
     match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
     assert match, f"no '## {heading}' section"
-    return match.group(1)
+    return re.sub(r"^###+ [^\n]*\(planned\).*?(?=^#|\Z)", "", match.group(1), flags=re.M | re.S)
 
 
 def code_blocks(text: str) -> list[str]:
@@ -70,9 +81,9 @@ def documented_lines(text: str) -> list[tuple[list[tuple[str, ...]], set[str], s
         for line in block.splitlines():
             match = COMMAND.search(line)
             if match:
-                first, rest = match.group(1), match.group(2).split()
-                alternatives = rest[0].split("|") if rest else [None]
-                paths = [(first, alternative) if alternative else (first,) for alternative in alternatives]
+                firsts, rest = match.group(1).split("|"), match.group(2).split()
+                seconds = rest[0].split("|") if rest else [None]
+                paths = [(first, second) if second else (first,) for first in firsts for second in seconds]
                 entries.append((paths, set(FLAG.findall(line[match.end():])), line))
             elif line.startswith((" ", "\t")) and entries and FLAG.search(line):
                 paths, flags, first_line = entries[-1]
@@ -104,16 +115,27 @@ def test_the_parser_is_found_and_the_synopsis_is_read():
 def test_every_documented_command_and_flag_exists():
     """Each ``insights …`` line of the README and docs/api.md names real commands and real flags."""
     texts = {"README.md": README.read_text(), "docs/api.md": api_doc_command_line()}
-    checked = 0
+    problems, checked = [], 0
     for name, text in texts.items():
         for paths, flags, line in documented_lines(text):
-            for path in paths:
-                assert path in COMMANDS, f"{name}: {line.strip()!r} names {' '.join(path)!r}, not a command"
-            offered = set().union(*(COMMANDS[path] for path in paths))
-            unknown = flags - offered
-            assert not unknown, f"{name}: {line.strip()!r}: {', '.join(sorted(unknown))} not a flag of it"
+            known = [path for path in paths if path not in DOCUMENTED_AHEAD]
+            for path in known:
+                if path not in COMMANDS:
+                    problems.append(f"{name}: {line.strip()!r} names {' '.join(path)!r}, not a command")
+            if not known or any(path not in COMMANDS for path in known):
+                continue
+            unknown = flags - set().union(*(COMMANDS[path] for path in known))
+            if unknown:
+                problems.append(f"{name}: {line.strip()!r}: {', '.join(sorted(unknown))} not a flag of it")
             checked += 1
+    assert not problems, "documented but not in the parser:\n" + "\n".join(problems)
     assert checked >= 10
+
+
+def test_commands_documented_ahead_are_not_built_yet():
+    """When a command of DOCUMENTED_AHEAD arrives, it leaves that set and is checked from then on."""
+    arrived = sorted(" ".join(path) for path in DOCUMENTED_AHEAD if path in COMMANDS)
+    assert not arrived, f"remove {', '.join(arrived)} from DOCUMENTED_AHEAD: the parser has them now"
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
@@ -121,9 +143,12 @@ def test_every_command_and_flag_of_the_parser_is_documented(path):
     """The README's synopsis lists every command with every flag (or docs/api.md's command line does)."""
     entries = [flags for paths, flags, _ in synopsis() if path in paths]
     api_doc = api_doc_command_line()
-    assert entries or f"insights {' '.join(path)}" in api_doc, (
-        f"insights {' '.join(path)} is not in the README's command synopsis (nor in docs/api.md)"
+    api_entries = [flags for paths, flags, _ in documented_lines(api_doc) if path in paths]
+    assert entries or api_entries, (
+        f"insights {' '.join(path)} is not in the README's command synopsis (nor in docs/api.md#command-line)"
     )
-    documented = set().union(*entries) if entries else set()
-    missing = {flag for flag in COMMANDS[path] - documented if not re.search(rf"{flag}(?![\w-])", api_doc)}
-    assert not missing, f"insights {' '.join(path)}: {', '.join(sorted(missing))} undocumented in the README synopsis"
+    missing = COMMANDS[path] - set().union(*entries, *api_entries)
+    assert not missing, (
+        f"insights {' '.join(path)}: {', '.join(sorted(missing))} in neither the README synopsis"
+        " nor docs/api.md#command-line"
+    )

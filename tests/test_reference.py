@@ -335,4 +335,5 @@ def test_channel_group_filter_matches_the_stored_group():
     assert m["user_summary"]["total_users"] == 1 and m["user_summary"]["total_converted_users"] == 0
     # Exact match: another case is another group; a session without a group matches no group.
     assert reference_insights(sessions, CONVERSIONS, {**JULY, "channel_group": "organic search"}) == NO_DATA
-    assert reference_insights(SESSIONS, CONVERSIONS, {**JULY, "channel_group": "Direct"}) == NO_DATA
+    ungrouped = [{**s, "channel_group": None} for s in SESSIONS]
+    assert reference_insights(ungrouped, CONVERSIONS, {**JULY, "channel_group": "Direct"}) == NO_DATA

@@ -23,11 +23,18 @@ from typing import Any, Callable, Mapping, Sequence
 from . import apikeys, channels, demo
 from .loading import LoadError, load
 from .metrics import compute_insights, to_json
-from .params import ParameterError, parameter_from_text, parse_params
+from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_params
 from .store import StoreError
 from .storefile import StoreFile
 from .tables import Table, channel_table, to_csv
-from .vocabulary import ENDPOINT_PARAMETERS, OUTPUT_FORMATS
+from .vocabulary import (
+    ATTRIBUTED_CONVERSIONS,
+    BREAKDOWN_DIMENSIONS,
+    ENDPOINT_PARAMETERS,
+    OUTPUT_FORMATS,
+    TOUCH_SCOPES,
+    TREND_INTERVALS,
+)
 from .wording import quoted
 
 EXIT_BAD_INPUT = 2
@@ -173,16 +180,17 @@ PARAMETER_FLAGS: Mapping[str, tuple[str, str]] = {
     "landing_page": ("URL", "sessions landing on this exact URL"),
     "channel": ("CH", "sessions on this channel, medium/source, e.g. organic/google.com"),
     "channel_group": ("G", "sessions in this channel group, e.g. 'Paid Search'"),
-    "touch_scope": ("SCOPE", "any, first, converting, assist or after"),
-    "lookback_days": ("N", "days before a conversion a session still counts (1-365, default 90)"),
-    "half_life_days": ("X", "time-decay half-life in days (0 < X <= 365, default 7)"),
-    "conversions": ("first|all", "attribute each user's first conversion, or all (default first)"),
-    "top_paths": ("N", "how many conversion paths to list (1-1000, default 10)"),
-    "interval": ("day|week|month", "bucket size (default day)"),
-    "dimension": ("DIM", "what to break down by: channel, channel_group, source, medium, campaign, ..."),
-    "limit": ("N", "how many rows (1-1000, default 100)"),
+    "touch_scope": ("SCOPE", f"the sessions' role: {', '.join(TOUCH_SCOPES)} (default any)"),
+    "lookback_days": ("N", "days before a conversion a session still counts"),
+    "half_life_days": ("X", "time-decay half-life in days"),
+    "conversions": ("|".join(ATTRIBUTED_CONVERSIONS), "attribute each user's first conversion, or all (default first)"),
+    "top_paths": ("N", "how many conversion paths to list"),
+    "interval": ("|".join(TREND_INTERVALS), "the buckets' period (default day)"),
+    "dimension": ("DIMENSION", f"what to break down by: {', '.join(BREAKDOWN_DIMENSIONS)}"),
+    "limit": ("N", "how many rows to list"),
 }
-"""Metavariable and help of the flag of every parameter; the flag is the name with dashes."""
+"""Metavariable and help of the flag of every parameter; the flag is the name with dashes.
+A numeric parameter's help also gets its range and default from ``params.NUMBER_RANGES``."""
 
 
 def parameter_flag(name: str) -> str:
@@ -197,6 +205,9 @@ def add_query_command(commands: Any, command: QueryCommand) -> argparse.Argument
     parser.add_argument("--params", metavar="JSON", help="the request body, e.g. '{\"source\": \"google.com\"}'")
     for name in ENDPOINT_PARAMETERS[command.endpoint]:
         metavar, help_text = PARAMETER_FLAGS[name]
+        if name in NUMBER_RANGES:
+            number_range = NUMBER_RANGES[name]
+            help_text += f": {number_range.describe()}, default {number_range.default:g}"
         parser.add_argument(parameter_flag(name), dest=name, metavar=metavar, help=f"{help_text} (overrides --params)")
     parser.add_argument(
         "--format", choices=OUTPUT_FORMATS, default="json",

@@ -125,7 +125,8 @@ def test_changes_are_against_the_previous_period_of_the_same_length(app, store_p
     before = core(store_path, {"start_date": "2025-05-31", "end_date": "2025-06-30", "medium": "organic"})
     before = before["overall_metrics"]["user_summary"]
     users = now["total_users"] - before["total_users"]
-    assert card(at, "Users").delta == f"{users:+,} ({users / before['total_users']:+.1%})"
+    expected = f"{users:+,} ({users / before['total_users']:+.1%})" if users else "0"  # "0": no change
+    assert card(at, "Users").delta == expected
     points = float(now["conversion_rate"].rstrip("%")) - float(before["conversion_rate"].rstrip("%"))
     assert card(at, "Conversion rate").delta == f"{points:+.2f} pp"
     sessions = now["avg_sessions_per_user"] - before["avg_sessions_per_user"]

@@ -8,9 +8,9 @@ synopsis or in ``docs/api.md`` (its command-line section) once that file exists.
 
 Two kinds of text are documentation of what is not built yet, and are read as
 such: a subsection whose heading says "(planned)" is skipped, and the commands
-in :data:`DOCUMENTED_AHEAD` must be absent from the parser — the day one
-arrives this test fails until it leaves that set, and from then on it is
-checked like every other command.
+in :data:`DOCUMENTED_AHEAD` and flags in :data:`FLAGS_DOCUMENTED_AHEAD` must be
+absent from the parser — the day one arrives this test fails until it leaves
+its list, and from then on it is checked like every other command and flag.
 """
 
 from __future__ import annotations
@@ -34,6 +34,13 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 DOCUMENTED_AHEAD: set[tuple[str, ...]] = {("attribution",), ("timeseries",), ("breakdown",)}
 """Commands docs/api.md describes before the parser has them (they arrive with the attribution,
 trend and breakdown work)."""
+
+FLAGS_DOCUMENTED_AHEAD: dict[tuple[str, ...], set[str]] = {
+    ("load",): {"--memory-limit", "--channel-group-rules"},  # bounded load memory, channel-group rules
+    ("serve",): {"--header-timeout", "--body-timeout", "--keep-alive-timeout", "--query-timeout",
+                 "--max-computations", "--max-queued", "--queue-timeout"},  # the API's limits
+}
+"""Flags docs/api.md describes before this checkout's parser has them (work merged separately)."""
 
 
 def section(text: str, heading: str) -> str:
@@ -124,7 +131,8 @@ def test_every_documented_command_and_flag_exists():
                     problems.append(f"{name}: {line.strip()!r} names {' '.join(path)!r}, not a command")
             if not known or any(path not in COMMANDS for path in known):
                 continue
-            unknown = flags - set().union(*(COMMANDS[path] for path in known))
+            ahead = set().union(*(FLAGS_DOCUMENTED_AHEAD.get(path, set()) for path in known))
+            unknown = flags - ahead - set().union(*(COMMANDS[path] for path in known))
             if unknown:
                 problems.append(f"{name}: {line.strip()!r}: {', '.join(sorted(unknown))} not a flag of it")
             checked += 1
@@ -132,10 +140,13 @@ def test_every_documented_command_and_flag_exists():
     assert checked >= 10
 
 
-def test_commands_documented_ahead_are_not_built_yet():
-    """When a command of DOCUMENTED_AHEAD arrives, it leaves that set and is checked from then on."""
+def test_what_is_documented_ahead_is_not_built_yet():
+    """When a command or flag documented ahead arrives, it leaves its list and is checked from then on."""
     arrived = sorted(" ".join(path) for path in DOCUMENTED_AHEAD if path in COMMANDS)
     assert not arrived, f"remove {', '.join(arrived)} from DOCUMENTED_AHEAD: the parser has them now"
+    for path, flags in FLAGS_DOCUMENTED_AHEAD.items():
+        built = sorted(flags & COMMANDS[path])
+        assert not built, f"remove {', '.join(built)} from FLAGS_DOCUMENTED_AHEAD[{path}]: the parser has them now"
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)

@@ -100,14 +100,14 @@ def limit_test_endpoints() -> list:
     interrupted (a cross join over 10^12 rows), so the limits have something
     to limit.
     """
-    import insights_core
     from insights_core.api.app import INSIGHTS, Endpoint
     from insights_core.api.schema import InsightsRequest
+    from insights_core.engines import Query
 
-    def heavy(con, params) -> dict:
-        cur = insights_core.cursor(con)
-        found = cur.execute("SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range = -1")
-        return {"count": found.fetchone()[0]}
+    def heavy(engine, params) -> dict:
+        rows = engine.rows(Query("SELECT count(*) AS count FROM range(1000000) a, range(1000000) b"
+                                 " WHERE a.range + b.range = -1", {}))
+        return {"count": rows[0]["count"]}
 
     return [INSIGHTS, Endpoint(path="/api/v1/heavy", summary="test", description="test", parse=lambda raw: raw,
                                compute=heavy, request_model=InsightsRequest, response_model=dict)]

@@ -1,6 +1,6 @@
 """Hand-computed examples for the reference model (tests/reference.py).
 
-Every expected number below was derived by hand from SPEC.md (and the product
+Every expected number below was derived by hand from docs/metrics.md (and the product
 conventions stated in reference.py); the derivation is in the comments.
 """
 from datetime import datetime, timedelta
@@ -298,6 +298,47 @@ def test_bins_percentages_round_half_up():
         "conversion_summary"]["conversion_timeline_bins"]
     assert bins["counts"] == {"0-1 days": 31, "1-3 days": 0, "3-7 days": 1, "7+ days": 0}
     assert bins["percentages"] == {"0-1 days": 96.88, "1-3 days": 0.0, "3-7 days": 3.13, "7+ days": 0.0}
+
+
+def test_channel_filter_matches_medium_slash_source():
+    # channel cpc/google.com: a3 (a's first converting, 600 s, converts after 90 s) and b2
+    # (converting and after, 30 s, converts after 10 s). S={a3, b2}, U={a, b}, C={a, b},
+    # J = all 6 of their sessions: 6/2 = 3.0 sessions per user.
+    m = reference_insights(SESSIONS, CONVERSIONS, {**JULY, "channel": "cpc/google.com"})["overall_metrics"]
+    assert m["user_summary"] == {
+        "total_users": 2, "total_converted_users": 2, "conversion_rate": "100.00%",
+        "avg_sessions_per_user": 3.0, "avg_sessions_per_converted_user": 3.0}
+    # durations 600 and 30 -> 315.0; converting 90 and 10 -> mean 50.0, median (even) 50.0
+    assert m["session_summary"] == {
+        "total_sessions": 2, "total_converting_sessions": 2, "total_drop_off_sessions": 0,
+        "avg_session_duration_seconds": 315.0, "avg_converting_session_duration": 50.0,
+        "avg_drop_off_session_duration": None, "median_converting_session_duration": 50.0,
+        "median_drop_off_session_duration": None}
+    # Exact and case-sensitive: the medium and the source alone, or another case, match nothing.
+    for other in ("cpc", "google.com", "CPC/google.com", "cpc/google.com "):
+        assert reference_insights(SESSIONS, CONVERSIONS, {**JULY, "channel": other}) == NO_DATA
+    # Combined with the touch_scope: of the two cpc sessions only b2 is an `after` session.
+    m = reference_insights(SESSIONS, CONVERSIONS, {**JULY, "channel": "cpc/google.com", "touch_scope": "after"})
+    assert m["overall_metrics"]["session_summary"]["total_sessions"] == 1
+
+
+def test_channel_group_filter_matches_the_stored_group():
+    # Give a1 and b1 (organic/google.com) the group "Organic Search" and c1 "Direct"; the others none.
+    groups = {"a1": "Organic Search", "b1": "Organic Search", "c1": "Direct"}
+    sessions = [{**s, "channel_group": groups.get(s["session_id"])} for s in SESSIONS]
+    # S={a1, b1}: durations 300 and 180 -> 240.0; b1 converts (earliest after 40 s); a1 is a drop-off.
+    m = reference_insights(sessions, CONVERSIONS, {**JULY, "channel_group": "Organic Search"})["overall_metrics"]
+    assert m["user_summary"]["total_users"] == 2
+    assert m["session_summary"]["total_sessions"] == 2
+    assert m["session_summary"]["total_converting_sessions"] == 1
+    assert m["session_summary"]["avg_session_duration_seconds"] == 240.0
+    # c1 alone: U={c}, never converts.
+    m = reference_insights(sessions, CONVERSIONS, {**JULY, "channel_group": "Direct"})["overall_metrics"]
+    assert m["user_summary"]["total_users"] == 1 and m["user_summary"]["total_converted_users"] == 0
+    # Exact match: another case is another group; a session without a group matches no group.
+    assert reference_insights(sessions, CONVERSIONS, {**JULY, "channel_group": "organic search"}) == NO_DATA
+    ungrouped = [{**s, "channel_group": None} for s in SESSIONS]
+    assert reference_insights(ungrouped, CONVERSIONS, {**JULY, "channel_group": "Direct"}) == NO_DATA
 
 
 # ======================================================================== attribution (SPEC 6)

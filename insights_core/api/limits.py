@@ -38,6 +38,8 @@ from typing import Any, Callable, Mapping, TypeVar
 
 import duckdb
 
+from ..engines import DuckDBEngine
+
 log = logging.getLogger("insights.api")
 
 T = TypeVar("T")
@@ -166,9 +168,9 @@ class Cancellation:
         self._lock = threading.Lock()
         self.interrupted = False
 
-    def track(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-        """``connection`` as compute functions use it, with its cursors under this cancellation."""
-        return _TrackedConnection(connection, self)  # type: ignore[return-value]
+    def track(self, connection: duckdb.DuckDBPyConnection) -> DuckDBEngine:
+        """An engine over ``connection`` for the compute functions, its cursors under this cancellation."""
+        return DuckDBEngine(_TrackedConnection(connection, self))  # type: ignore[arg-type]
 
     def _cursor(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         with self._lock:

@@ -81,6 +81,30 @@ class Dialect(ABC):
         (DuckDB's ``AS MATERIALIZED``); an engine without one plans it itself.
         """
 
+    @abstractmethod
+    def integer_quotient(self, numerator: str, denominator: str) -> str:
+        """floor(numerator / denominator) of two non-negative whole numbers, exactly, as a whole number.
+
+        The operands may exceed 64 bits (up to ``DECIMAL(38, 0)``); the quotient
+        fits in 64. DuckDB's ``//`` on decimals gives a double, on ``HUGEINT`` the
+        exact quotient; Spark's ``div`` takes decimals and gives a ``BIGINT``.
+        """
+
+    @abstractmethod
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        """``later - earlier`` of two timestamps in whole microseconds (a ``BIGINT``).
+
+        DuckDB ``date_diff('microsecond', earlier, later)``; Spark
+        ``unix_micros(later) - unix_micros(earlier)``.
+        """
+
+    @abstractmethod
+    def joined_list(self, expression: str, separator: str) -> str:
+        """The strings of a list joined with ``separator`` (a SQL string expression), in list order.
+
+        DuckDB ``array_to_string``; Spark ``array_join``.
+        """
+
 
 @runtime_checkable
 class Engine(Protocol):

@@ -39,6 +39,15 @@ class DuckDBDialect(Dialect):
     def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
         return f"{name} AS {'MATERIALIZED ' if materialized else ''}(\n{body}\n)"
 
+    def integer_quotient(self, numerator: str, denominator: str) -> str:
+        return f"(CAST({numerator} AS HUGEINT) // CAST({denominator} AS HUGEINT))"
+
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        return f"date_diff('microsecond', {earlier}, {later})"
+
+    def joined_list(self, expression: str, separator: str) -> str:
+        return f"array_to_string({expression}, {separator})"
+
 
 DUCKDB = DuckDBDialect()
 """The one DuckDB dialect object; dialects hold no state."""

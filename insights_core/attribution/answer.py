@@ -1,0 +1,110 @@
+"""The attribution answer assembled from the statement's one row (docs/metrics.md#attribution-response).
+
+Shared Python for every engine: the models' credits are summed as exact
+fractions (data_driven's from the chain solved in floating point) and each
+number is rounded half up to 2 decimals only at the end, after summing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Mapping
+
+from ..rounding import round_half_up
+from ..vocabulary import ATTRIBUTION_MODELS, NO_DATA_MESSAGE, PATH_LENGTH_KEYS
+from .markov import Chain
+from .models import MODELS, ZERO, Credit, DecayGroup, Evidence, Number, TouchGroup
+from .query import LENGTH_COLUMNS
+from .weights import Place
+
+SIGNIFICANT_DIGITS = 12
+"""data_driven credits come from a floating-point solve (relative error near 1e-15); they are taken to
+12 significant digits before rounding, so an exact x.xx5 is not nudged below the half by that error."""
+
+
+def exact(number: Any) -> Fraction:
+    """A whole number or a decimal from the engine as an exact fraction; ``None`` (a sum over no value) is 0."""
+    if number is None:
+        return Fraction(0)
+    if isinstance(number, (int, Decimal)) and not isinstance(number, bool):
+        return Fraction(number)
+    raise TypeError(f"expected a whole number or a decimal from the engine, got {type(number).__name__}")
+
+
+def evidence_from(row: Mapping[str, Any]) -> Evidence:
+    """The statement's groups as the models read them."""
+    touch_groups = tuple(
+        TouchGroup(
+            channel=group["channel"],
+            place=Place(int(group["n"]), group["slot"], bool(group["last_non_direct"])),
+            touchpoints=int(group["touchpoints"]),
+            value=exact(group["value"]),
+        )
+        for group in row["touch_groups"]
+    )
+    decay_groups = tuple(
+        DecayGroup(group["channel"], group["converting_channel"], int(exact(group["share_units"])),
+                   exact(group["value_units"]))
+        for group in row["decay_groups"]
+    )
+    return Evidence(
+        conversions=int(row["conversions"]),
+        value=exact(row["value"]),
+        touch_groups=touch_groups,
+        decay_groups=decay_groups,
+        chain=Chain.from_rows(row["transitions"]),
+    )
+
+
+def credits_by_model(evidence: Evidence) -> dict[str, dict[str, Credit]]:
+    """model key -> channel -> unrounded credit, for every channel of the data-driven chain."""
+    result = {}
+    for model in MODELS:
+        given = model.credits(evidence)
+        result[model.key] = {channel: given.get(channel, ZERO) for channel in evidence.chain.channels}
+    return result
+
+
+def rounded(number: Number | None) -> float | None:
+    """A credit rounded half up to 2 decimals; ``None`` stays ``None`` (docs/metrics.md#rounding)."""
+    if number is None:
+        return None
+    if isinstance(number, float):
+        number = Fraction(Decimal(f"{number:.{SIGNIFICANT_DIGITS}g}"))
+    if number < 0:  # only a floating-point -0.000…; no credit is negative
+        number = Fraction(0)
+    return round_half_up(number, 2)
+
+
+def attribution_answer(row: Mapping[str, Any], top_paths: int | None = None) -> dict[str, Any]:
+    """The answer from the statement's row: the no-data message, the zero answer, or every model side by side."""
+    if int(row["cohort_users"]) == 0:
+        return {"message": NO_DATA_MESSAGE}
+    path_lengths = {key: int(row[column] or 0) for key, column in LENGTH_COLUMNS.items()}
+    evidence = evidence_from(row)
+    if evidence.conversions == 0:
+        return {"attribution": {"conversions": 0, "value": 0.0, "channels": [], "paths": [],
+                                "path_lengths": {key: 0 for key in PATH_LENGTH_KEYS}}}
+    credits = credits_by_model(evidence)
+    linear = credits["linear"]
+    order = sorted(evidence.chain.channels, key=lambda channel: (-linear[channel].conversions, channel))
+    channels = [
+        {
+            "channel": channel,
+            "conversions": {key: rounded(credits[key][channel].conversions) for key in ATTRIBUTION_MODELS},
+            "value": {key: rounded(credits[key][channel].value) for key in ATTRIBUTION_MODELS},
+        }
+        for channel in order
+    ]
+    paths = [
+        {"path": list(path["path"]), "conversions": int(path["conversions"]), "value": rounded(exact(path["value"]))}
+        for path in row["paths"]
+    ]
+    return {"attribution": {
+        "conversions": evidence.conversions,
+        "value": rounded(evidence.value),
+        "channels": channels,
+        "paths": paths[:top_paths] if top_paths is not None else paths,
+        "path_lengths": path_lengths,
+    }}

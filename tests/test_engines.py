@@ -120,6 +120,15 @@ class MarkedDialect(Dialect):
     def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
         return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
 
+    def integer_quotient(self, numerator: str, denominator: str) -> str:
+        return f"<quotient {numerator} by {denominator}>"
+
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        return f"<microseconds {earlier} to {later}>"
+
+    def joined_list(self, expression: str, separator: str) -> str:
+        return f"<joined {expression} with {separator}>"
+
 
 @pytest.mark.parametrize("body", [
     {},

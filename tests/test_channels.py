@@ -17,8 +17,9 @@ import pyarrow as pa
 import pytest
 
 from insights_core import cli
-from insights_core.channels import KnownHosts, channel_of, registered_domain
-from insights_core.loading import load
+from insights_core.channels import KnownHosts, registered_domain
+from insights_core.ingest import load
+from insights_core.ingest.derive import channel_of
 from insights_core.store import connect
 
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")

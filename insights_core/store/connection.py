@@ -157,7 +157,7 @@ def _recognise(con: duckdb.DuckDBPyConnection, path: Path, shown: Path) -> int |
         name: tuple(columns)
         for name, columns in con.execute(
             "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns()"
-            " WHERE database_name = ? GROUP BY table_name",
+            " WHERE database_name = ? AND NOT internal GROUP BY table_name",
             [CATALOG],
         ).fetchall()
     }

@@ -81,7 +81,7 @@ def current_tables() -> Mapping[str, tuple[str, ...]]:
             name: tuple(columns)
             for name, columns in scratch.execute(
                 "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns()"
-                " WHERE database_name = 'memory' GROUP BY table_name"
+                " WHERE database_name = 'memory' AND NOT internal GROUP BY table_name"
             ).fetchall()
         }
     finally:
@@ -113,14 +113,19 @@ def upgrade(con: duckdb.DuckDBPyConnection, found: int, shown: Path) -> None:
 
 # --- schema 2 -> 3 -----------------------------------------------------------------------------
 
-def _add_columns(cur: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str]) -> None:
-    for name, data_type in columns.items():
+def _add_column(cur: duckdb.DuckDBPyConnection, table: str, name: str, data_type: str, placeholder: str = "") -> None:
+    """Add a column at the end of ``table``; with a ``placeholder`` (SQL literal) it is NOT NULL.
+
+    DuckDB cannot add a NOT NULL constraint after rows were updated in the
+    same transaction, so a required column is added NOT NULL holding the
+    placeholder, which the migration then overwrites in every row; the
+    default is dropped so the column is declared as in a new store.
+    """
+    if not placeholder:
         cur.execute(f"ALTER TABLE {table} ADD COLUMN {name} {data_type}")
-
-
-def _require_values(cur: duckdb.DuckDBPyConnection, table: str, *columns: str) -> None:
-    for name in columns:
-        cur.execute(f"ALTER TABLE {table} ALTER COLUMN {name} SET NOT NULL")
+        return
+    cur.execute(f"ALTER TABLE {table} ADD COLUMN {name} {data_type} NOT NULL DEFAULT {placeholder}")
+    cur.execute(f"ALTER TABLE {table} ALTER COLUMN {name} DROP DEFAULT")
 
 
 def sessions_keep_landing_facts(cur: duckdb.DuckDBPyConnection) -> None:
@@ -128,7 +133,8 @@ def sessions_keep_landing_facts(cur: duckdb.DuckDBPyConnection) -> None:
     never parse a stored landing page again (docs/data.md#source-and-medium)."""
     from ..ingest import derive
 
-    _add_columns(cur, "sessions", {"landing_domain": "VARCHAR", "paid_click_id": "VARCHAR"})
+    _add_column(cur, "sessions", "landing_domain", "VARCHAR")
+    _add_column(cur, "sessions", "paid_click_id", "VARCHAR")
     bases = temp_view(cur, "migrated_landing_pages", f"""
         SELECT DISTINCT {derive.before_sql('landing_page', '?')} AS landing_base FROM sessions
     """)
@@ -148,7 +154,7 @@ def sessions_get_channel_groups(cur: duckdb.DuckDBPyConnection) -> None:
     from ..ingest import derive
 
     cur.execute(TABLES["channel_group_rules"])
-    _add_columns(cur, "sessions", {"channel_group": "VARCHAR"})
+    _add_column(cur, "sessions", "channel_group", "VARCHAR", placeholder="''")
     channel_rules, group_rules = derive.stored_rules(cur)
     groups = derive.channel_groups(
         cur, Relation("sessions"), derive.Derivation.of(channel_rules, group_rules), "migrated_channel_groups"
@@ -157,13 +163,14 @@ def sessions_get_channel_groups(cur: duckdb.DuckDBPyConnection) -> None:
         UPDATE sessions SET channel_group = g.channel_group
         FROM {groups} g WHERE sessions.source = g.source AND sessions.medium = g.medium
     """)
-    _require_values(cur, "sessions", "channel_group")
 
 
 def conversions_know_user_and_value(cur: duckdb.DuckDBPyConnection) -> None:
     """Conversions get their user's number, an empty ``value`` (docs/data.md#conversions) and
     whether they are their user's first (earliest; ties: the smallest id)."""
-    _add_columns(cur, "conversions", {"user_key": "INTEGER", "value": "DECIMAL(38, 6)", "is_user_first": "BOOLEAN"})
+    _add_column(cur, "conversions", "user_key", "INTEGER", placeholder="0")
+    _add_column(cur, "conversions", "value", "DECIMAL(38, 6)")
+    _add_column(cur, "conversions", "is_user_first", "BOOLEAN", placeholder="false")
     cur.execute("""
         UPDATE conversions SET user_key = f.user_key, is_user_first = f.is_user_first
         FROM (
@@ -174,18 +181,16 @@ def conversions_know_user_and_value(cur: duckdb.DuckDBPyConnection) -> None:
         ) f
         WHERE conversions.conversion_id = f.conversion_id
     """)
-    _require_values(cur, "conversions", "user_key", "is_user_first")
 
 
 def users_know_their_last_session(cur: duckdb.DuckDBPyConnection) -> None:
     """Users get the start of their last session (attribution's lookback for users who never converted)."""
-    _add_columns(cur, "users", {"last_session_started_at": "TIMESTAMP"})
+    _add_column(cur, "users", "last_session_started_at", "TIMESTAMP", placeholder="TIMESTAMP '1900-01-01'")
     cur.execute("""
         UPDATE users SET last_session_started_at = l.last_session_started_at
         FROM (SELECT user_key, max(started_at) AS last_session_started_at FROM sessions GROUP BY user_key) l
         WHERE users.user_key = l.user_key
     """)
-    _require_values(cur, "users", "last_session_started_at")
 
 
 def touchpoints_of_every_conversion(cur: duckdb.DuckDBPyConnection) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import apikeys, channel_groups, channels, demo
+from . import apikeys, channel_groups, channels
 from .compute import compute_insights, to_json
 from .ingest import MEMORY_LIMIT_VARIABLE, LoadError, load
 from .params import PARAMETER_NAMES, ParameterError
@@ -214,6 +214,8 @@ def _run_demo(args: argparse.Namespace) -> int:
             stored = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
         if stored:
             raise UsageError(f"{args.db} already holds {stored:,} sessions; add --replace to overwrite them with demo data")
+    from . import demo  # numpy and pandas load only for this command
+
     _say(f"generating {args.users:,} demo users (seed {args.seed})")
     data = demo.generate_demo(users=args.users, seed=args.seed, end=datetime.now(timezone.utc))
     with store_file.edit() as con:

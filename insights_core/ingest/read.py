@@ -275,7 +275,7 @@ def _refuse_duplicates(label: str, names: Sequence[str]) -> None:
     seen: set[str] = set()
     for name in names:
         key = name.strip().lower()
-        if key in seen:
+        if key and key in seen:
             raise LoadError(f"{label}: the column {quoted(name)} appears twice in the header; keep one")
         seen.add(key)
 
@@ -442,9 +442,9 @@ def unreadable_rows(cur: duckdb.DuckDBPyConnection, found: Input) -> list[Violat
         problems.setdefault((file.label, rule), []).append((data_row, detail))
     violations = []
     for (label, rule), found_rows in problems.items():
-        first_detail = found_rows[0][1] or "save the file as UTF-8"
         violations.append(Violation(
-            label, rule, len(found_rows), tuple(row for row, _ in found_rows[:EXAMPLE_ROWS]), first_detail
+            label, rule, len(found_rows), tuple(row for row, _ in found_rows[:EXAMPLE_ROWS]), found_rows[0][1],
+            unreadable=True,
         ))
     return violations
 
@@ -457,7 +457,7 @@ def _malformed_detail(file: InputFile, error_type: str, text: str | None) -> str
         fields = len(next(csv.reader(io.StringIO(text.strip("\r\n")), delimiter=delimiter), []))
         return f"{counted(fields, 'field')}, header has {header_fields}"
     if error_type == "UNQUOTED VALUE":
-        return "a quote inside an unquoted value"
+        return "a quote that is not closed, or not doubled inside a quoted value"
     if error_type == "LINE SIZE OVER MAXIMUM":
         return "the row is longer than 2 MB"
     return error_type.lower()

@@ -22,9 +22,10 @@ class Violation:
     """One loading rule broken in one file (docs/data.md#loading-rules).
 
     Three shapes: rows broke a rule (``count`` and example ``rows``); the file
-    as a whole broke it (``detail`` only, e.g. a missing column); or rows could
-    not be read as rows at all (``rows`` and a ``detail`` such as "3 fields,
-    header has 6").
+    as a whole broke it (``detail`` only, e.g. a missing column); or rows
+    could not be read as rows at all (``unreadable``: a row with more or fewer
+    fields than the header, text that is not UTF-8), with what was wrong with
+    the first in ``detail``.
     """
 
     file: str
@@ -32,13 +33,13 @@ class Violation:
     count: int
     rows: tuple[int, ...] = ()
     detail: str = ""
+    unreadable: bool = False
 
     def __str__(self) -> str:
-        if self.rows and self.detail:
-            more = (
-                f"; {counted(self.count, 'such row')} in all: rows {_numbers(self.rows)}" if self.count > 1 else ""
-            )
-            return f"{self.file}: {self.rule}: {self.detail} (data row {self.rows[0]}{more})"
+        if self.unreadable:
+            what = f"{self.rule}: {self.detail}" if self.detail else self.rule
+            more = f"; {counted(self.count, 'such row')} in all: rows {_numbers(self.rows)}" if self.count > 1 else ""
+            return f"{self.file}: {what} (data row {self.rows[0]}{more})"
         if self.detail:
             return f'{self.file}: rule "{self.rule}": {self.detail}'
         noun = plural(self.count, "row")

@@ -34,7 +34,7 @@ ENGINE_CONFIG: dict[str, object] = {
 }
 """Settings of every DuckDB instance the product opens: no extension is loaded or fetched on demand."""
 
-_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")  # also s3:/x: pathlib folds the double slash
 _WORKING_COPY = re.compile(r"^\.(?P<name>.+)\.\d+\.[0-9a-f]{8}\.tmp$")
 
 

@@ -654,3 +654,96 @@ def test_cli_bad_channel_rules_file(tmp_path, capsys, text, line):
     assert line_named, message
     assert len(message.strip().splitlines()) == 1, message
     assert _cli_stored(db) == before
+
+
+def test_cli_channel_rules_alone_says_what_it_stored(tmp_path, capsys):
+    """docs/data.md#known-hosts: `insights load --channel-rules F` with no files confirms what it
+    stored and how many sessions it derived again, in words that count right."""
+    db = tmp_path / "cli.duckdb"
+    sessions = write_sessions(tmp_path / "sessions.csv", RULE_REFERRERS)
+    assert cli.main(["load", "--db", str(db), "--sessions", str(sessions)]) == 0
+    capsys.readouterr()
+    rules = tmp_path / "rules.csv"
+    rules.write_text("host,medium\nacme-partner.com,affiliate\ngoogle.com,paid_search_test\n", encoding="utf-8")
+    assert cli.main(["load", "--db", str(db), "--channel-rules", str(rules)]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == ["stored 2 channel rules; re-derived 4 sessions"]
+    assert [row[2] for row in _cli_stored(db)] == ["affiliate", "paid_search_test", "email", "organic"]
+    one = tmp_path / "one.csv"
+    one.write_text("host,medium\nbing.com,search_test\n", encoding="utf-8")
+    assert cli.main(["load", "--db", str(db), "--channel-rules", str(one)]) == 0
+    assert capsys.readouterr().out.strip() == "stored 1 channel rule; re-derived 4 sessions"
+
+
+# --- channel groups (docs/data.md#channel-groups) ------------------------------------------------
+
+GROUP_VISITS = [
+    visit("https://www.google.com/"),
+    visit("https://www.google.com/", "https://www.acme.com/?gclid=abc"),
+    visit("https://www.facebook.com/"),
+    visit("", utm_source="newsletter", utm_medium="email"),
+    visit("https://chatgpt.com/"),
+    visit("https://www.acme-partner.com/"),
+    visit(""),
+    visit("", utm_source="facebook", utm_medium="paid_social"),
+    visit("", utm_source="whatever", utm_medium="carrier-pigeon"),
+]
+GROUPS = [
+    "Organic Search", "Paid Search", "Organic Social", "Email", "AI Assistants", "Referral", "Direct",
+    "Paid Social", "Unassigned",
+]
+
+
+def _groups(con) -> list[str]:
+    return [row[0] for row in con.execute("SELECT channel_group FROM sessions ORDER BY session_id").fetchall()]
+
+
+def test_every_session_gets_its_channel_group_at_load(tmp_path):
+    """Real referrers and UTM pairs land in the GA4-like groups of the shipped table."""
+    sessions = write_sessions(tmp_path / "sessions.csv", GROUP_VISITS, columns=("referrer", "landing_page", *UTM_COLUMNS))
+    con = connect(tmp_path / "g.duckdb")
+    load(con, str(sessions))
+    assert _groups(con) == GROUPS
+
+
+def test_channel_group_rules_are_stored_and_rederive_every_session(tmp_path, capsys):
+    """`insights load --channel-group-rules FILE`: the user's rules go first, are kept in the store,
+    re-derive the stored sessions and apply to later loads; the output says so."""
+    db = tmp_path / "cli.duckdb"
+    columns = ("referrer", "landing_page", *UTM_COLUMNS)
+    first = write_sessions(tmp_path / "first.csv", GROUP_VISITS, columns=columns, prefix="a")
+    assert cli.main(["load", "--db", str(db), "--sessions", str(first)]) == 0
+    rules = tmp_path / "groups.csv"
+    rules.write_text(
+        "channel_group,source,medium,note\nAffiliates,acme-partner.com,,our partner\nEmail,,carrier-pigeon,\n",
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert cli.main(["load", "--db", str(db), "--channel-group-rules", str(rules)]) == 0
+    assert capsys.readouterr().out.strip() == "stored 2 channel-group rules; re-derived 9 sessions"
+    later = write_sessions(tmp_path / "later.csv", GROUP_VISITS, columns=columns, prefix="b")
+    assert cli.main(["load", "--db", str(db), "--sessions", str(later)]) == 0
+    expected = [*GROUPS[:5], "Affiliates", "Direct", "Paid Social", "Email"]
+    con = connect(db, read_only=True)
+    assert _groups(con) == expected * 2
+    assert con.execute("SELECT position, channel_group, source, medium, note FROM channel_group_rules"
+                       " ORDER BY position").fetchall() == [
+        (1, "Affiliates", "acme-partner.com", "", "our partner"), (2, "Email", "", "carrier-pigeon", ""),
+    ]
+
+
+def test_an_append_keeps_what_stored_sessions_were_derived_to(tmp_path, monkeypatch):
+    """Appending to a user never derives their stored sessions again (nothing stored is parsed
+    again): only new rules do. Seen by changing the shipped known hosts between two loads."""
+    con = connect(tmp_path / "a.duckdb")
+    load(con, write_sessions(tmp_path / "first.csv", [visit("https://www.bing.com/")]))
+    assert stored_sessions(con)[0]["medium"] == "organic"
+    shipped = KnownHosts.shipped()
+    monkeypatch.setattr(KnownHosts, "shipped", classmethod(
+        lambda cls: shipped.with_overrides([("bing.com", "changed")])
+    ))
+    more = tmp_path / "more.csv"
+    more.write_text("session_id,user_id,started_at,referrer\nb001,s-user-1,2025-07-02T10:00:00Z,https://www.bing.com/\n")
+    load(con, str(more))
+    assert [(row["session_id"], row["medium"]) for row in stored_sessions(con)] == [
+        ("b001", "changed"), ("s001", "organic")
+    ]

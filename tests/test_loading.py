@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -339,3 +340,85 @@ def test_killed_mid_load_leaves_the_store_unchanged(tmp_path, stage):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     con = insights_core.connect(db, read_only=True)
     assert con.execute("SELECT count(*) FROM sessions").fetchone() == (4,)
+
+
+# --- conversion values (docs/data.md#conversions) ------------------------------------------------
+
+def test_value_is_stored_exactly_and_absent_is_null(tmp_path):
+    """The optional value column: decimals kept to six places, empty or absent means NULL."""
+    con = insights_core.connect(tmp_path / "v.duckdb")
+    insights_core.load(
+        con, write(tmp_path, "s.csv", GOOD_SESSIONS),
+        write(tmp_path, "c.csv", f"""
+            {CONVERSIONS_HEADER},value
+            c1,s2,2025-07-02T10:03:00Z,,,,19.99
+            c2,s2,2025-07-02T10:04:00Z,,,,
+            c3,s3,2025-07-03T10:00:30Z,,,, 1e3 
+            c4,s3,2025-07-03T10:00:31Z,,,,0.0000004
+        """),
+    )
+    assert dict(con.execute("SELECT conversion_id, value FROM conversions").fetchall()) == {
+        "c1": Decimal("19.99"), "c2": None, "c3": Decimal("1000"), "c4": Decimal("0"),
+    }
+    pq.write_table(pa.table({
+        "conversion_id": ["p1", "p2"], "session_id": ["s1", "s1"],
+        "converted_at": ["2025-07-01T10:01:00Z", "2025-07-01T10:02:00Z"], "value": [2.5, None],
+    }), tmp_path / "c.parquet")
+    insights_core.load(con, None, str(tmp_path / "c.parquet"))
+    assert con.execute("SELECT value FROM conversions WHERE conversion_id LIKE 'p%' ORDER BY 1 NULLS LAST").fetchall() == [
+        (Decimal("2.5"),), (None,)
+    ]
+
+
+def test_conversions_without_a_value_column_load_as_before(stored):
+    con, _ = stored
+    assert con.execute("SELECT value FROM conversions").fetchall() == [(None,)]
+
+
+# --- bounded memory (issue: peak memory must not grow with the data) ------------------------------
+
+def test_load_runs_under_its_memory_limit_and_spills_next_to_the_store(tmp_path):
+    """The limit holds while the load runs and is restored after; DuckDB spills beside the store."""
+    db = tmp_path / "m.duckdb"
+    con = insights_core.connect(db)
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    seen = []
+    insights_core.load(
+        con, write(tmp_path, "s.csv", GOOD_SESSIONS), memory_limit="96MB",
+        progress=lambda stage, _: seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0]),
+    )
+    assert set(seen[1:-1]) == {"91.0 MiB"}  # 96 MB is 91.55 MiB, whole MiB
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(
+        tmp_path / f".m.duckdb.spill-{os.getpid()}"
+    )
+
+
+def test_memory_limit_from_flag_then_environment_then_default(monkeypatch):
+    from insights_core.ingest.memory import MEMORY_LIMIT_VARIABLE, default_memory_limit, memory_limit_setting
+
+    monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    default = default_memory_limit()
+    assert default.endswith("MiB") and 64 <= int(default[:-3]) <= 1024
+    assert memory_limit_setting() == default
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "2GB")
+    assert memory_limit_setting() == "1907MiB"
+    assert memory_limit_setting("512MiB") == "512MiB"
+    for bad in ("lots", "12", "-1GB", "1 parsec"):
+        with pytest.raises(insights_core.LoadError, match="is not a size"):
+            memory_limit_setting(bad)
+    with pytest.raises(insights_core.LoadError, match="at least 64MB"):
+        memory_limit_setting("1MB")
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "a lot")
+    with pytest.raises(insights_core.LoadError, match=MEMORY_LIMIT_VARIABLE):
+        memory_limit_setting()
+
+
+def test_a_killed_loads_spill_directory_is_removed_by_the_next_load(tmp_path):
+    db = tmp_path / "k.duckdb"
+    abandoned = tmp_path / ".k.duckdb.spill-999999999"
+    abandoned.mkdir()
+    (abandoned / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
+    assert cli_main(["load", "--db", str(db), "--sessions", write(tmp_path, "s.csv", GOOD_SESSIONS)]) == 0
+    assert not abandoned.exists()
+    assert not [p for p in os.listdir(tmp_path) if "spill" in p]

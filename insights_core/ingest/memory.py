@@ -124,4 +124,6 @@ def bounded_memory(cur: duckdb.DuckDBPyConnection, limit: str | None = None) -> 
     try:
         yield setting
     finally:
-        cur.execute(f"SET memory_limit = '{previous}'")
+        cur.execute("RESET memory_limit")  # the default, exactly (a shown value is rounded)
+        if cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] != previous:
+            cur.execute(f"SET memory_limit = '{previous}'")  # a limit the caller had set

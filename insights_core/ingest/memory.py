@@ -1,11 +1,15 @@
-"""Bounded memory for the heavy writes (loads and upgrades): a DuckDB memory limit and a spill directory.
+"""Bounded memory for the heavy writes (loads and upgrades): a memory budget and a spill directory.
 
-A load's peak memory must not grow with the data (docs/architecture.md#the-store-file):
-DuckDB runs it under a memory limit and writes what does not fit to a
-directory next to the store, which DuckDB removes when the connection
-closes. The limit is ``--memory-limit``, else the environment variable
-:data:`MEMORY_LIMIT_VARIABLE`, else the smaller of 1 GiB and a quarter of
-the machine's memory (or of the container's limit).
+A load's peak memory must not grow with the data (docs/architecture.md#the-store-file).
+Its budget is ``--memory-limit``, else the environment variable
+:data:`MEMORY_LIMIT_VARIABLE`, else the smaller of 1 GiB and a quarter of the
+machine's memory (or of the container's limit). The budget is for the whole
+process: DuckDB's own memory limit, which covers its buffer pool, is
+:data:`DUCKDB_SHARE` of it, because the process also holds Python and the
+libraries (about 100 MB) and DuckDB allocates outside its pool (join and
+sort state, allocator slack): measured, a load's peak RSS is DuckDB's limit
+plus up to about as much again. What does not fit is written to a directory
+next to the store, which DuckDB removes when the connection closes.
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ DEFAULT_CEILING = 1 << 30
 DEFAULT_SHARE = 4
 """… and at most a quarter of the memory there is."""
 
+DUCKDB_SHARE = 0.45
+"""The part of the budget DuckDB's memory limit gets (see the module docstring)."""
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40,
 }
-_SMALLEST = 64 << 20
+_SMALLEST = 128 << 20
 
 
 def default_memory_limit() -> str:
@@ -53,7 +60,7 @@ def _available_memory() -> int:
 
 
 def memory_limit_setting(given: str | None = None) -> str:
-    """The limit to use: ``given``, else the environment's, else the default; validated."""
+    """The budget to use: ``given``, else the environment's, else the default; validated."""
     text = given if given is not None else os.environ.get(MEMORY_LIMIT_VARIABLE) or default_memory_limit()
     match = _SIZE.match(text)
     source = "--memory-limit" if given is not None else (
@@ -63,7 +70,7 @@ def memory_limit_setting(given: str | None = None) -> str:
         raise LoadError(f"{source}: {text!r} is not a size; write it like 512MB or 2GB")
     size = float(match[1]) * _UNITS[match[2].upper()]
     if size < _SMALLEST:
-        raise LoadError(f"{source}: {text!r} is too small for a load; give at least 64MB")
+        raise LoadError(f"{source}: {text!r} is too small for a load; give at least 128MB")
     return f"{int(size) >> 20}MiB"
 
 
@@ -99,9 +106,14 @@ def _running(pid: int) -> bool:
     return True
 
 
+def duckdb_limit(budget: str) -> str:
+    """DuckDB's memory limit for a budget from :func:`memory_limit_setting` (``1024MiB`` -> ``460MiB``)."""
+    return f"{int(int(budget.removesuffix('MiB')) * DUCKDB_SHARE)}MiB"
+
+
 @contextmanager
 def bounded_memory(cur: duckdb.DuckDBPyConnection, limit: str | None = None) -> Iterator[str]:
-    """Run the block under the memory limit (:func:`memory_limit_setting`), spilling next to the store.
+    """Run the block within the memory budget (:func:`memory_limit_setting`), spilling next to the store.
 
     The previous limit is restored afterwards; the spill directory stays set
     (DuckDB cannot switch it once used) and is removed when the connection closes.
@@ -113,7 +125,7 @@ def bounded_memory(cur: duckdb.DuckDBPyConnection, limit: str | None = None) -> 
     except OSError:
         pass  # another process's leftovers are not worth failing a load over
     (previous,) = cur.execute("SELECT current_setting('memory_limit')").fetchone()
-    cur.execute(f"SET memory_limit = '{setting}'")  # validated above: digits and a unit
+    cur.execute(f"SET memory_limit = '{duckdb_limit(setting)}'")
     spill = str(spill_directory(path))
     (current_spill,) = cur.execute("SELECT current_setting('temp_directory')").fetchone()
     if current_spill != spill:

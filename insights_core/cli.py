@@ -58,7 +58,7 @@ def _say(message: str) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with SPEC 5's exit status 2 and a one-line message for usage errors."""
+    """argparse with the documented exit status 2 (docs/api.md#command-line) and a one-line message for usage errors."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)

@@ -388,7 +388,7 @@ def test_load_runs_under_its_memory_limit_and_spills_next_to_the_store(tmp_path)
         con, write(tmp_path, "s.csv", GOOD_SESSIONS), memory_limit="256MB",
         progress=lambda stage, _: seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0]),
     )
-    assert set(seen[1:-1]) == {"109.0 MiB"}  # 256 MB is 244 MiB, DuckDB gets 45% of it
+    assert set(seen[1:-1]) == {"97.0 MiB"}  # 256 MB is 244 MiB, DuckDB gets 40% of it
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
     assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(
         tmp_path / f".m.duckdb.spill-{os.getpid()}"

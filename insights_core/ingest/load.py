@@ -137,19 +137,20 @@ def _load(
         incoming = _read(cur, inputs, ordered=True, report=lambda *_: None)
         raise LoadError.of(_violations(cur, incoming, stored, inputs, broken))
 
-    report("deriving channels", 0.45)
+    report("storing", 0.45)
     _store_rules(cur, channel_rules, channel_group_rules)
     if replace:
         for table in USER_TABLES_REPLACED:
             cur.execute(f"DELETE FROM {table}")
-    derivation = derive.Derivation.of(*derive.stored_rules(cur))
     rederive = channel_rules is not None or channel_group_rules is not None
     users = journeys.number_users(cur, _affected_users(cur, incoming, rederive))
+
+    report("deriving channels", 0.5)
+    derivation = derive.Derivation.of(*derive.stored_rules(cur))
     journey_sessions, rederived = _journey_sessions(cur, incoming, users, derivation, rederive)
     journey_conversions = _journey_conversions(cur, incoming, users)
 
-    report("storing", 0.6)
-    report("recomputing user journeys", 0.7)
+    report("recomputing user journeys", 0.6)
     recomputed = journeys.rebuild(cur, users, journey_sessions, journey_conversions)
 
     counts = cur.execute(

@@ -33,7 +33,7 @@ DEFAULT_CEILING = 1 << 30
 DEFAULT_SHARE = 4
 """… and at most a quarter of the memory there is."""
 
-DUCKDB_SHARE = 0.45
+DUCKDB_SHARE = 0.4
 """The part of the budget DuckDB's memory limit gets (see the module docstring)."""
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
@@ -107,7 +107,7 @@ def _running(pid: int) -> bool:
 
 
 def duckdb_limit(budget: str) -> str:
-    """DuckDB's memory limit for a budget from :func:`memory_limit_setting` (``1024MiB`` -> ``460MiB``)."""
+    """DuckDB's memory limit for a budget from :func:`memory_limit_setting` (``1024MiB`` -> ``409MiB``)."""
     return f"{int(int(budget.removesuffix('MiB')) * DUCKDB_SHARE)}MiB"
 
 

@@ -17,9 +17,9 @@ import duckdb
 
 @dataclass(frozen=True)
 class Relation:
-    """A temporary table (or view) by name; ``str()`` gives the name for a FROM clause.
+    """A temporary table or view by name (or a parenthesised query); ``str()`` is what a FROM clause takes.
 
-    Names are chosen by the code that makes the relation, never taken from user input.
+    Names and queries are written by the code that makes the relation, never taken from user input.
     """
 
     name: str

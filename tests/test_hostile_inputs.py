@@ -119,7 +119,7 @@ CASES: list[Case] = [
     case("latin-1 in a data row", raw(b"session_id,user_id,started_at,landing_page\n"
                                       b"x1,u9,2025-07-01T10:00:00Z,/\n"
                                       b"x2,u9,2025-07-01T10:00:00Z,caf\xe9\n"), "s.csv", S,
-         "s.csv: not UTF-8 text (data row 2)"),
+         "s.csv: not UTF-8 text: save the file as UTF-8 (data row 2)"),
     case("latin-1 in the header", raw(b"session_id,user_id,started_at,caf\xe9\n"), "s.csv", S,
          "not UTF-8 text (the header line)"),
     case("UTF-16 file", raw("session_id,user_id,started_at\n".encode("utf-16")), "s.csv", S, "not UTF-8 text"),
@@ -133,7 +133,7 @@ CASES: list[Case] = [
     case("blank lines only", text("\n\n  \n"), "s.csv", S, "empty file"),
     case("binary garbage", raw(bytes(range(256)) * 4), "s.csv", S, "no column session_id"),
     case("binary garbage after a header", raw(b"session_id,user_id,started_at\n" + bytes(range(128, 256)) * 4),
-         "s.csv", S, "s.csv: not UTF-8 text (data row 1)"),
+         "s.csv", S, "s.csv: not UTF-8 text: save the file as UTF-8 (data row 1)"),
     case("no user_id column", text("session_id,started_at\nx1,2025-07-01T10:00:00Z\n"), "s.csv", S,
          'rule "missing required column": no column user_id'),
     case("no columns at all", text(",,,\n,,,\n"), "s.csv", S, "no column session_id, user_id, started_at"),

@@ -137,5 +137,5 @@ def bounded_memory(cur: duckdb.DuckDBPyConnection, limit: str | None = None) -> 
         yield setting
     finally:
         cur.execute("RESET memory_limit")  # the default, exactly (a shown value is rounded)
-        if cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] != previous:
+        if cur.execute("SELECT current_setting('memory_limit')").fetchall() != [(previous,)]:
             cur.execute(f"SET memory_limit = '{previous}'")  # a limit the caller had set

@@ -438,7 +438,7 @@ def unreadable_rows(cur: duckdb.DuckDBPyConnection, found: Input) -> list[Violat
     for path, data_row, error_type, text in rows:
         file = by_file.get(path, InputFile(path, "", (), {}, ()))
         rule = NOT_UTF8 if error_type == "INVALID ENCODING" else MALFORMED_ROW
-        detail = "" if rule == NOT_UTF8 else _malformed_detail(file, error_type, text)
+        detail = "save the file as UTF-8" if rule == NOT_UTF8 else _malformed_detail(file, error_type, text)
         problems.setdefault((file.label, rule), []).append((data_row, detail))
     violations = []
     for (label, rule), found_rows in problems.items():

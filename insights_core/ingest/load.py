@@ -59,7 +59,9 @@ class _Stored:
     @classmethod
     def of(cls, replace: bool) -> _Stored:
         if replace:
-            return cls(Relation("(SELECT * FROM sessions WHERE false)"), Relation("(SELECT * FROM conversions WHERE false)"))
+            return cls(
+                Relation("(SELECT * FROM sessions WHERE false)"), Relation("(SELECT * FROM conversions WHERE false)")
+            )
         return cls(Relation("sessions"), Relation("conversions"))
 
 
@@ -81,7 +83,7 @@ def load(
     docs/data.md#known-hosts) and ``channel_group_rules``
     (docs/data.md#channel-groups) replace the user's stored rules of that kind,
     and every stored session is derived again with them. ``memory_limit``
-    (``512MB``) bounds DuckDB's memory (see ``memory``). Raises
+    (``512MB``) is the load's memory budget (see ``memory``). Raises
     :class:`LoadError`; the store is then as it was.
     """
     if sessions is None and conversions is None and channel_rules is None and channel_group_rules is None:

@@ -184,7 +184,7 @@ def _format_of(file: str) -> str:
 
 def _csv_file(kind: str, file: str) -> InputFile:
     """A CSV file: its header read here, its rows later by DuckDB under the header's names."""
-    header, delimiter = _csv_header(file)
+    header, delimiter = _csv_header(kind, file)
     _refuse_duplicates(file, header)
     documented = {name: _documented(kind, name) for name in header}
     _require(kind, file, {documented_name for documented_name in documented.values() if documented_name})
@@ -196,7 +196,7 @@ def _csv_file(kind: str, file: str) -> InputFile:
     )
 
 
-def _csv_header(file: str) -> tuple[list[str], str]:
+def _csv_header(kind: str, file: str) -> tuple[list[str], str]:
     """The header's field names and the delimiter that separates them.
 
     The delimiter is a tab for ``.tsv`` files, otherwise the one of ``, ; tab |``
@@ -209,7 +209,7 @@ def _csv_header(file: str) -> tuple[list[str], str]:
     except (OSError, EOFError) as error:
         raise LoadError(f"{file}: cannot read: {getattr(error, 'strerror', None) or error}") from None
     if not line.strip():
-        raise LoadError(f"{file}: empty file; the first line must be the header (docs/data.md#sessions)")
+        raise LoadError(f"{file}: empty file; the first line must be the header (docs/data.md#{kind})")
     try:
         text = line.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:

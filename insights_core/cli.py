@@ -1,4 +1,4 @@
-"""The ``insights`` command line (docs/api.md#command-line): parse arguments, call the core, print.
+"""The ``insights`` command line (SPEC 5): parse arguments, call the core, print.
 
 Bad input (parameters, files, rules) prints one line on stderr and exits
 with status 2; nothing here ever shows a traceback to a user.
@@ -58,7 +58,7 @@ def _say(message: str) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the documented exit status 2 (docs/api.md#command-line) and a one-line message for usage errors."""
+    """argparse with SPEC 5's exit status 2 and a one-line message for usage errors."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)

@@ -1,18 +1,19 @@
 """Insights: marketing-attribution insights over your own sessions and conversions.
 
 The public Python interface (docs/api.md): open a store with :func:`connect`,
-fill it with :func:`load`, and ask :func:`compute_insights` for the answer
-(docs/metrics.md#response) — with a store connection or any
-:class:`~insights_core.engines.Engine`. Bad parameters raise
-:class:`ParameterError` (one type, naming the parameter), bad files
-:class:`LoadError`. :mod:`insights_core.tables` turns answers into typed
+fill it with :func:`load` (docs/data.md#loading-rules), and ask
+:func:`compute_insights` for the answer (docs/metrics.md#response) — with a
+store connection or any :class:`~insights_core.engines.Engine`. Bad
+parameters raise :class:`ParameterError` (one type, naming the parameter), bad
+files :class:`LoadError`, a file that is not a usable store
+:class:`StoreError`. :mod:`insights_core.tables` turns answers into typed
 tables and spreadsheet-safe CSV.
 """
 
 from __future__ import annotations
 
 from .engines import DuckDBEngine, Engine, Query, engine_for
-from .loading import LoadError, LoadReport, load
+from .ingest import LoadError, LoadReport, load
 from .metrics import compute_insights, to_json
 from .params import (
     AttributionParams,
@@ -26,7 +27,7 @@ from .params import (
     parse_params,
     parse_timeseries_params,
 )
-from .store import StoreError, connect, cursor
+from .store import SchemaOutdated, StoreError, connect, cursor
 from .vocabulary import NO_DATA_MESSAGE
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "LoadReport",
     "ParameterError",
     "Query",
+    "SchemaOutdated",
     "StoreError",
     "TimeseriesParams",
     "compute_insights",

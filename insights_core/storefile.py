@@ -100,6 +100,8 @@ class StoreFile:
             self._release(generation)
 
     def _acquire(self) -> _Generation:
+        from .store import SchemaOutdated
+
         identity = _identity(self.path)
         with self._lock:
             current = self._current
@@ -108,7 +110,16 @@ class StoreFile:
                     raise StoreError(
                         f"no database at {self.path}: create one with 'insights load' or 'insights demo'"
                     )
-                fresh = _Generation(identity, connect(self.path, read_only=True))
+                try:
+                    connection = connect(self.path, read_only=True)
+                except SchemaOutdated:
+                    # An older store: an empty edit upgrades it on a copy and publishes it
+                    # atomically (docs/architecture.md#migrations); then read the new version.
+                    with self.edit():
+                        pass
+                    identity = _identity(self.path)
+                    connection = connect(self.path, read_only=True)
+                fresh = _Generation(identity, connection)
                 if current is not None:
                     current.retired = True
                     self._close_if_unused(current)

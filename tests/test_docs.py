@@ -35,9 +35,7 @@ DOCUMENTED_AHEAD: set[tuple[str, ...]] = {("attribution",), ("timeseries",), ("b
 """Commands docs/api.md describes before the parser has them (they arrive with the attribution,
 trend and breakdown work)."""
 
-FLAGS_DOCUMENTED_AHEAD: dict[tuple[str, ...], set[str]] = {
-    ("load",): {"--memory-limit", "--channel-group-rules"},  # bounded load memory, channel-group rules
-}
+FLAGS_DOCUMENTED_AHEAD: dict[tuple[str, ...], set[str]] = {}
 """Flags docs/api.md describes before this checkout's parser has them (work merged separately)."""
 
 

@@ -37,4 +37,4 @@ def compute_attribution(
     engine = engine_for(source)
     resolved = params if isinstance(params, AttributionParams) else parse_attribution_params(params)
     [row] = engine.rows(attribution_query(resolved, engine.dialect))
-    return attribution_answer(row)
+    return attribution_answer(row, resolved.top_paths)

@@ -15,7 +15,7 @@ from ..rounding import round_half_up
 from ..vocabulary import ATTRIBUTION_MODELS, NO_DATA_MESSAGE, PATH_LENGTH_KEYS
 from .markov import Chain
 from .models import MODELS, ZERO, Credit, DecayGroup, Evidence, Number, TouchGroup
-from .query import LENGTH_COLUMNS
+from .query import LENGTH_COLUMNS, path_from_key
 from .weights import Place
 
 SIGNIFICANT_DIGITS = 12
@@ -77,8 +77,22 @@ def rounded(number: Number | None) -> float | None:
     return round_half_up(number, 2)
 
 
-def attribution_answer(row: Mapping[str, Any], top_paths: int | None = None) -> dict[str, Any]:
-    """The answer from the statement's row: the no-data message, the zero answer, or every model side by side."""
+PATH_SEPARATOR = " > "
+"""Paths with equal conversions and value are ordered by their channels joined with this (docs/metrics.md#paths)."""
+
+
+def top_paths(candidates: list[Mapping[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The first ``count`` paths: conversions desc, exact value desc, the joined path ascending (code points),
+    then the channels themselves, should two paths join to the same text."""
+    paths = [(path_from_key(c["path_key"]), int(c["conversions"]), exact(c["value"])) for c in candidates]
+    paths.sort(key=lambda p: (-p[1], -p[2], PATH_SEPARATOR.join(p[0]), p[0]))
+    return [{"path": path, "conversions": conversions, "value": rounded(value)}
+            for path, conversions, value in paths[:count]]
+
+
+def attribution_answer(row: Mapping[str, Any], paths: int) -> dict[str, Any]:
+    """The answer from the statement's row: the no-data message, the zero answer, or every model side by
+    side with the first ``paths`` conversion paths."""
     if int(row["cohort_users"]) == 0:
         return {"message": NO_DATA_MESSAGE}
     path_lengths = {key: int(row[column] or 0) for key, column in LENGTH_COLUMNS.items()}
@@ -97,14 +111,10 @@ def attribution_answer(row: Mapping[str, Any], top_paths: int | None = None) -> 
         }
         for channel in order
     ]
-    paths = [
-        {"path": list(path["path"]), "conversions": int(path["conversions"]), "value": rounded(exact(path["value"]))}
-        for path in row["paths"]
-    ]
     return {"attribution": {
         "conversions": evidence.conversions,
         "value": rounded(evidence.value),
         "channels": channels,
-        "paths": paths[:top_paths] if top_paths is not None else paths,
+        "paths": top_paths(row["paths"], paths),
         "path_lengths": path_lengths,
     }}

@@ -4,9 +4,9 @@ It reads the stored ``touchpoints`` (one row per conversion and session of
 its user up to the converting one, docs/metrics.md#touchpoints) and applies
 what the request chooses at query time: the cohort, which conversions are
 attributed, the lookback and the half-life. It returns one row of whole
-numbers and exact decimals only, grouped by what decides each model's credit,
-so the answer assembled from it (:mod:`insights_core.attribution.answer`) is
-the same on every engine and whatever order the rows were summed in:
+numbers, exact decimals and text only, grouped by what decides each model's
+credit, so the answer assembled from it (:mod:`insights_core.attribution.answer`)
+is the same on every engine and whatever order the rows were summed in:
 
 - ``touch_groups``: touchpoints counted per (channel, n, slot, last non-direct),
   with the sum of their conversions' values: the rule-based models' credits
@@ -16,7 +16,8 @@ the same on every engine and whatever order the rows were summed in:
   summed per (channel, converting channel);
 - ``transitions``: step counts of the data-driven chain over every path;
 - the number and value of the attributed conversions, their path lengths,
-  and the top conversion paths.
+  and the candidates for the top conversion paths (each path written as
+  ``<length>:<channel>`` pieces, which no channel text can make ambiguous).
 """
 
 from __future__ import annotations
@@ -32,28 +33,25 @@ from .markov import CONVERSION, NULL, START
 from .weights import DECAY_SHARE_SCALE, DECAY_WEIGHT_BITS, FIRST, LAST, MIDDLE, ONLY
 
 MICROSECONDS_PER_DAY = 86_400 * 1_000_000
-PATH_SEPARATOR = " > "
-"""Paths with equal counts and values are ordered by their channels joined with this (docs/metrics.md#paths)."""
 
 LENGTH_COLUMNS: dict[str, str] = {key: f"length_{index + 1}" for index, key in enumerate(PATH_LENGTH_KEYS)}
-"""``path_lengths`` key -> the column counting its conversions."""
+"""``path_lengths`` key -> the column counting its conversions ("5+" is ``length_5``: five or more)."""
 
 TOUCH_GROUP_COLUMNS = ("channel", "n", "slot", "last_non_direct", "touchpoints", "value")
 DECAY_GROUP_COLUMNS = ("channel", "converting_channel", "share_units", "value_units")
 TRANSITION_COLUMNS = ("from_state", "to_state", "steps")
-PATH_COLUMNS = ("path", "conversions", "value")
+PATH_COLUMNS = ("path_key", "conversions", "value")
 
 
 def bound_values(params: AttributionParams) -> dict[str, Any]:
     """The request's own values, bound to the statement: the lookback in microseconds, the half-life in
-    microseconds as the double nearest its exact value, the direct channel and how many paths to return."""
+    microseconds (the double nearest its exact value), the direct channel, how many paths to return."""
     half_life = Fraction(repr(params.half_life_days)) * MICROSECONDS_PER_DAY
     return {
         "lookback_us": params.lookback_days * MICROSECONDS_PER_DAY,
         "half_life_us": float(half_life),
         "direct_channel": DIRECT_CHANNEL,
         "top_paths": params.top_paths,
-        "path_separator": PATH_SEPARATOR,
     }
 
 
@@ -62,101 +60,106 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
     matching = matching_sessions_condition(params.cohort, dialect)
     values = bound_values(params)
     p = {name: dialect.parameter(name) for name in values}
-    which = "\n          AND is_user_first" if params.conversions == "first" else ""
     tables = [
         dialect.common_table("cohort", f"SELECT DISTINCT user_key FROM sessions WHERE {matching.sql}", materialized=True),
-        dialect.common_table("kept", _KEPT.format(which=which, **p), materialized=True),
-        dialect.common_table("placed", _PLACED.format(**p), materialized=True),
+        dialect.common_table("kept", _kept(params, p), materialized=True),
+        dialect.common_table("conversion_facts", _CONVERSION_FACTS.format(**p), materialized=True),
+        dialect.common_table("placed", _placed(p), materialized=True),
         dialect.common_table("touch_groups", _TOUCH_GROUPS),
-        dialect.common_table("decayed", _decayed(dialect, p)),
-        dialect.common_table("decay_groups", _DECAY_GROUPS),
+        dialect.common_table("decay_groups", _decay_groups(dialect)),
         dialect.common_table("journeys_without_conversion", _journeys_without_conversion(dialect, p)),
         dialect.common_table("transitions", _TRANSITIONS),
-        dialect.common_table("per_conversion", _per_conversion(dialect), materialized=True),
         dialect.common_table("summary", _summary()),
-        dialect.common_table("paths", _PATHS.format(joined=dialect.joined_list("path", p["path_separator"]))),
-        dialect.common_table("ranked_paths", _RANKED_PATHS),
+        dialect.common_table("paths", _paths(dialect)),
     ]
 
     def listed(table: str, columns: tuple[str, ...], order_by: list[str], where: str = "") -> str:
         element = dialect.struct({column: f"t.{column}" for column in columns})
         return f"(SELECT {dialect.ordered_list(element, order_by)} FROM {table} t{where})"
 
-    sql = (
-        "WITH " + ",\n".join(tables) + "\n"
-        "SELECT (SELECT count(*) FROM cohort) AS cohort_users,\n"
-        "       s.*,\n"
-        f"       {listed('touch_groups', TOUCH_GROUP_COLUMNS, ['t.channel', 't.n', 't.slot', 't.last_non_direct'])}"
-        " AS touch_groups,\n"
-        f"       {listed('decay_groups', DECAY_GROUP_COLUMNS, ['t.channel', 't.converting_channel'])} AS decay_groups,\n"
-        f"       {listed('transitions', TRANSITION_COLUMNS, ['t.from_state', 't.to_state'])} AS transitions,\n"
-        f"       {listed('ranked_paths', PATH_COLUMNS, ['t.rank'], where=' WHERE t.rank <= ' + p['top_paths'])}"
-        " AS paths\n"
-        "FROM summary s"
-    )
+    outputs = [
+        "(SELECT count(*) FROM cohort) AS cohort_users",
+        "s.*",
+        listed("touch_groups", TOUCH_GROUP_COLUMNS, ["t.channel", "t.n", "t.slot", "t.last_non_direct"])
+        + " AS touch_groups",
+        listed("decay_groups", DECAY_GROUP_COLUMNS, ["t.channel", "t.converting_channel"]) + " AS decay_groups",
+        listed("transitions", TRANSITION_COLUMNS, ["t.from_state", "t.to_state"]) + " AS transitions",
+        listed("paths", PATH_COLUMNS, ["t.conversions DESC", "t.value DESC", "t.path_key"],
+               where=f" WHERE t.rank <= {p['top_paths']}") + " AS paths",
+    ]
+    sql = "WITH " + ",\n".join(tables) + "\nSELECT " + ",\n       ".join(outputs) + "\nFROM summary s"
     return Query(sql, {**matching.params, **values})
 
 
-# The attributed conversions' touchpoints inside the lookback (docs/metrics.md#lookback): a session that
-# started at most lookback_days x 86 400 s before the conversion, and the converting session always.
-_KEPT = """\
+def _kept(params: AttributionParams, p: dict[str, str]) -> str:
+    """The attributed conversions' touchpoints inside the lookback (docs/metrics.md#lookback): a session that
+    started at most lookback_days x 86 400 s before the conversion, and the converting session always.
+    ``first`` keeps each converted user's earliest conversion ever (docs/metrics.md#attributed-conversions)."""
+    which = "\n      AND is_user_first" if params.conversions == "first" else ""
+    return f"""\
     SELECT conversion_id, timeline_position AS position, conversion_position, channel,
            us_before_conversion AS us_before, value
     FROM touchpoints
     WHERE user_key IN (SELECT user_key FROM cohort){which}
-      AND (us_before_conversion <= {lookback_us} OR timeline_position = conversion_position)"""
+      AND (us_before_conversion <= {p['lookback_us']} OR timeline_position = conversion_position)"""
 
-# Each touchpoint with what its conversion's other touchpoints decide: n, the first kept position, the
-# last position that is not direct, the converting session's channel and age, the previous channel.
-_PLACED = """\
-    SELECT conversion_id, position, conversion_position, channel, us_before, value,
-           count(*) OVER (PARTITION BY conversion_id) AS n,
-           min(position) OVER (PARTITION BY conversion_id) AS first_position,
-           max(CASE WHEN channel <> {direct_channel} THEN position END)
-               OVER (PARTITION BY conversion_id) AS non_direct_position,
-           max(CASE WHEN position = conversion_position THEN channel END)
-               OVER (PARTITION BY conversion_id) AS converting_channel,
-           max(CASE WHEN position = conversion_position THEN us_before END)
-               OVER (PARTITION BY conversion_id) AS converting_us_before,
-           lag(channel) OVER (PARTITION BY conversion_id ORDER BY position) AS previous_channel
-    FROM kept"""
 
-_TOUCH_GROUPS = f"""\
+# What a conversion's touchpoints decide together: n, the first kept position, the last position that is
+# not direct, the converting session's channel and age (its converted_at - started_at), the value.
+_CONVERSION_FACTS = """\
+    SELECT conversion_id, count(*) AS n, min(position) AS first_position,
+           max(CASE WHEN channel <> {direct_channel} THEN position END) AS non_direct_position,
+           max(CASE WHEN position = conversion_position THEN channel END) AS converting_channel,
+           max(CASE WHEN position = conversion_position THEN us_before END) AS converting_us_before,
+           max(value) AS value
+    FROM kept
+    GROUP BY conversion_id"""
+
+
+def _placed(p: dict[str, str]) -> str:
+    """Each touchpoint with its place, the channel of the touchpoint before it (the kept touchpoints of a
+    conversion are consecutive timeline positions) and its time-decay weight.
+
+    docs/metrics.md#time_decay in fixed point: every weight is divided by the converting session's,
+    2^(-(age - converting session's age) / half-life) <= 1, so nothing underflows however short the
+    half-life, and kept as the whole number floor(x * 2^40)."""
+    weight = (
+        f"CAST(floor(power(CAST(2 AS DOUBLE), CAST(f.converting_us_before - k.us_before AS DOUBLE)"
+        f" / {p['half_life_us']}) * {2 ** DECAY_WEIGHT_BITS}) AS BIGINT)"
+    )
+    return f"""\
+    SELECT k.conversion_id, k.position, k.conversion_position, k.channel, k.value, f.n, f.converting_channel,
+           CASE WHEN f.n = 1 THEN '{ONLY}'
+                WHEN k.position = f.first_position THEN '{FIRST}'
+                WHEN k.position = k.conversion_position THEN '{LAST}'
+                ELSE '{MIDDLE}' END AS slot,
+           k.position = coalesce(f.non_direct_position, k.conversion_position) AS last_non_direct,
+           previous.channel AS previous_channel,
+           {weight} AS weight
+    FROM kept k
+    JOIN conversion_facts f ON f.conversion_id = k.conversion_id
+    LEFT JOIN kept previous ON previous.conversion_id = k.conversion_id AND previous.position = k.position - 1"""
+
+
+_TOUCH_GROUPS = """\
     SELECT channel, n, slot, last_non_direct, count(*) AS touchpoints, sum(value) AS value
-    FROM (
-        SELECT channel, n, value,
-               CASE WHEN n = 1 THEN '{ONLY}'
-                    WHEN position = first_position THEN '{FIRST}'
-                    WHEN position = conversion_position THEN '{LAST}'
-                    ELSE '{MIDDLE}' END AS slot,
-               position = coalesce(non_direct_position, conversion_position) AS last_non_direct
-        FROM placed
-    ) t
+    FROM placed
     GROUP BY channel, n, slot, last_non_direct"""
 
 
-def _decayed(dialect: Dialect, p: dict[str, str]) -> str:
-    """docs/metrics.md#time_decay in fixed point: every weight divided by the converting session's,
-    2^(-(age - converting session's age) / half-life) <= 1, kept as floor(x * 2^40); each touchpoint before
-    the converting one gets floor(weight * 10^15 / the conversion's sum of weights)."""
-    weight = (
-        f"CAST(floor(power(CAST(2 AS DOUBLE), CAST(converting_us_before - us_before AS DOUBLE) / {p['half_life_us']})"
-        f" * {2 ** DECAY_WEIGHT_BITS}) AS BIGINT)"
-    )
-    share = dialect.integer_quotient(f"CAST(weight AS DECIMAL(38, 0)) * {DECAY_SHARE_SCALE}", "weights")
+def _decay_groups(dialect: Dialect) -> str:
+    """Each touchpoint before the converting one gets floor(weight * 10^15 / the conversion's sum of weights),
+    summed with and without its conversion's value per (channel, converting channel)."""
+    share = dialect.integer_quotient(f"CAST(d.weight AS DECIMAL(38, 0)) * {DECAY_SHARE_SCALE}", "w.weights")
     return f"""\
-    SELECT channel, converting_channel, value, CAST({share} AS DECIMAL(38, 0)) AS share_units
-    FROM (
-        SELECT channel, converting_channel, value, position, conversion_position, weight,
-               sum(weight) OVER (PARTITION BY conversion_id) AS weights
-        FROM (SELECT *, {weight} AS weight FROM placed) t
-    ) t
-    WHERE position < conversion_position"""
-
-
-_DECAY_GROUPS = """\
     SELECT channel, converting_channel, sum(share_units) AS share_units, sum(share_units * value) AS value_units
-    FROM decayed
+    FROM (
+        SELECT d.channel, d.converting_channel, d.value, CAST({share} AS DECIMAL(38, 0)) AS share_units
+        FROM placed d
+        JOIN (SELECT conversion_id, sum(weight) AS weights FROM placed WHERE n > 1 GROUP BY conversion_id) w
+          ON w.conversion_id = d.conversion_id
+        WHERE d.position < d.conversion_position
+    ) t
     GROUP BY channel, converting_channel"""
 
 
@@ -164,19 +167,22 @@ def _journeys_without_conversion(dialect: Dialect, p: dict[str, str]) -> str:
     """docs/metrics.md#data-driven: the sessions of cohort users who never converted that started at most
     lookback_days before their last session, with the channel before each and whether it is the last."""
     age = dialect.microseconds_between("s.started_at", "u.last_session_started_at")
+    previous = dialect.previous_value("channel", "user_key", "timeline_position")
     return f"""\
-    SELECT s.channel, s.timeline_position = u.session_count AS is_last,
-           lag(s.channel) OVER (PARTITION BY s.user_key ORDER BY s.timeline_position) AS previous_channel
-    FROM sessions s JOIN users u ON u.user_key = s.user_key
-    WHERE u.user_key IN (SELECT user_key FROM cohort) AND NOT u.is_converted
-      AND {age} <= {p['lookback_us']}"""
+    SELECT channel, is_last, {previous} AS previous_channel
+    FROM (
+        SELECT s.user_key, s.timeline_position, s.channel, s.timeline_position = u.session_count AS is_last
+        FROM (SELECT * FROM users WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)) u
+        JOIN sessions s ON s.user_key = u.user_key
+        WHERE {age} <= {p['lookback_us']}
+    ) t"""
 
 
 _TRANSITIONS = f"""\
     SELECT coalesce(previous_channel, '{START}') AS from_state, channel AS to_state, count(*) AS steps
     FROM placed GROUP BY coalesce(previous_channel, '{START}'), channel
     UNION ALL
-    SELECT channel, '{CONVERSION}', count(*) FROM placed WHERE position = conversion_position GROUP BY channel
+    SELECT channel, '{CONVERSION}', count(*) FROM placed WHERE slot IN ('{ONLY}', '{LAST}') GROUP BY channel
     UNION ALL
     SELECT coalesce(previous_channel, '{START}'), channel, count(*)
     FROM journeys_without_conversion GROUP BY coalesce(previous_channel, '{START}'), channel
@@ -184,33 +190,43 @@ _TRANSITIONS = f"""\
     SELECT channel, '{NULL}', count(*) FROM journeys_without_conversion WHERE is_last GROUP BY channel"""
 
 
-def _per_conversion(dialect: Dialect) -> str:
-    """One row per attributed conversion: n, value and its path with consecutive repeats collapsed."""
-    collapsed = "CASE WHEN previous_channel IS NULL OR previous_channel <> channel THEN channel END"
-    return f"""\
-    SELECT conversion_id, max(n) AS n, max(value) AS value, {dialect.ordered_list(collapsed, ['position'])} AS path
-    FROM placed
-    GROUP BY conversion_id"""
-
-
 def _summary() -> str:
     """The number and value of the attributed conversions and their path lengths (docs/metrics.md#path_lengths)."""
-    lengths = [f"count_if(n = {index + 1}) AS {column}" for index, column in enumerate(list(LENGTH_COLUMNS.values())[:-1])]
-    lengths.append(f"count_if(n >= {len(LENGTH_COLUMNS)}) AS {list(LENGTH_COLUMNS.values())[-1]}")
+    columns = list(LENGTH_COLUMNS.values())
+    lengths = [f"count_if(n = {length}) AS {column}" for length, column in enumerate(columns[:-1], start=1)]
+    lengths.append(f"count_if(n >= {len(columns)}) AS {columns[-1]}")
     return f"""\
     SELECT count(*) AS conversions, sum(value) AS value,
            {', '.join(lengths)}
-    FROM per_conversion"""
+    FROM conversion_facts"""
 
 
-_PATHS = """\
-    SELECT path, count(*) AS conversions, coalesce(sum(value), 0) AS value, {joined} AS joined
-    FROM per_conversion
-    GROUP BY path"""
+def _paths(dialect: Dialect) -> str:
+    """docs/metrics.md#paths: each conversion's channels with consecutive repeats collapsed, grouped; the
+    ones ranked within ``top_paths`` by (conversions desc, value desc) are the candidates, whose ties the
+    answer breaks by the joined path."""
+    piece = "CAST(length(channel) AS VARCHAR) || ':' || channel"
+    return f"""\
+    SELECT path_key, conversions, value,
+           rank() OVER (ORDER BY conversions DESC, value DESC) AS rank
+    FROM (
+        SELECT path_key, count(*) AS conversions, coalesce(sum(value), 0) AS value
+        FROM (
+            SELECT conversion_id, max(value) AS value, {dialect.ordered_concat(piece, ['position'])} AS path_key
+            FROM placed
+            WHERE previous_channel IS NULL OR previous_channel <> channel
+            GROUP BY conversion_id
+        ) t
+        GROUP BY path_key
+    ) t"""
 
-# docs/metrics.md#paths: conversions desc, value desc, the joined path ascending (and the list itself,
-# should two paths join to the same text).
-_RANKED_PATHS = """\
-    SELECT path, conversions, value,
-           row_number() OVER (ORDER BY conversions DESC, value DESC, joined, path) AS rank
-    FROM paths"""
+
+def path_from_key(key: str) -> list[str]:
+    """A path's channels from its ``<length>:<channel>`` pieces (lengths in code points)."""
+    channels, at = [], 0
+    while at < len(key):
+        colon = key.index(":", at)
+        length = int(key[at:colon])
+        channels.append(key[colon + 1:colon + 1 + length])
+        at = colon + 1 + length
+    return channels

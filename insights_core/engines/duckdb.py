@@ -45,8 +45,12 @@ class DuckDBDialect(Dialect):
     def microseconds_between(self, earlier: str, later: str) -> str:
         return f"date_diff('microsecond', {earlier}, {later})"
 
-    def joined_list(self, expression: str, separator: str) -> str:
-        return f"array_to_string({expression}, {separator})"
+    def previous_value(self, expression: str, partition: str, order: str) -> str:
+        window = f"OVER (ORDER BY {partition}, {order})"
+        return f"CASE WHEN lag({partition}) {window} = {partition} THEN lag({expression}) {window} END"
+
+    def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
+        return f"string_agg({element}, '' ORDER BY {', '.join(order_by)})"
 
 
 DUCKDB = DuckDBDialect()

@@ -2,7 +2,9 @@
 
 The public Python interface (docs/api.md): open a store with :func:`connect`,
 fill it with :func:`load` (docs/data.md#loading-rules), and ask
-:func:`compute_insights` for the answer (docs/metrics.md#response) — with a
+:func:`compute_insights` for the answer (docs/metrics.md#response) or
+:func:`compute_attribution` for the credit each channel deserves
+(docs/metrics.md#attribution-response) — with a
 store connection or any :class:`~insights_core.engines.Engine`. Bad
 parameters raise :class:`ParameterError` (one type, naming the parameter), bad
 files :class:`LoadError`, a file that is not a usable store
@@ -12,6 +14,7 @@ tables and spreadsheet-safe CSV.
 
 from __future__ import annotations
 
+from .attribution import compute_attribution
 from .engines import DuckDBEngine, Engine, Query, engine_for
 from .ingest import LoadError, LoadReport, load
 from .metrics import compute_insights, to_json
@@ -44,6 +47,7 @@ __all__ = [
     "SchemaOutdated",
     "StoreError",
     "TimeseriesParams",
+    "compute_attribution",
     "compute_insights",
     "connect",
     "cursor",

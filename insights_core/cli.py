@@ -22,15 +22,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 from . import channel_groups, channels
 from .api.limits import LIMIT_OPTIONS, limits_from
+from .attribution import compute_attribution
 from .auth import keys as apikeys
 from .auth.settings import SettingsFile
 from .ingest import MEMORY_LIMIT_VARIABLE, LoadError, load
 from .metrics import compute_insights, to_json
-from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_params
+from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_attribution_params, parse_params
 from .store import SchemaOutdated, StoreError, connect
 from .store.connection import is_remote
 from .storefile import StoreFile
-from .tables import Table, channel_table, to_csv
+from .tables import Table, attribution_table, channel_table, to_csv
 from .vocabulary import (
     ATTRIBUTED_CONVERSIONS,
     BREAKDOWN_DIMENSIONS,
@@ -191,8 +192,12 @@ QUERY_COMMANDS: tuple[QueryCommand, ...] = (
         "query", "print the insights JSON (or the channel table as CSV) for a set of parameters",
         "insights", parse_params, compute_insights, channel_table,
     ),
+    QueryCommand(
+        "attribution", "print the attribution JSON: seven models side by side (or the channel table as CSV)",
+        "attribution", parse_attribution_params, compute_attribution, attribution_table,
+    ),
 )
-"""Every query command; ``attribution``, ``timeseries`` and ``breakdown`` join with theirs."""
+"""Every query command; ``timeseries`` and ``breakdown`` join with theirs."""
 
 PARAMETER_FLAGS: Mapping[str, tuple[str, str]] = {
     "start_date": ("D", "window start: YYYY-MM-DD or an ISO 8601 datetime"),

@@ -1,7 +1,7 @@
 """Answers as typed tables, and the one CSV writer (docs/api.md#csv-output).
 
-An answer's table (the channels of ``/insights``; later the attribution,
-trend and breakdown tables) keeps numbers as numbers: counts are ``int``,
+An answer's table (the channels of ``/insights`` and of ``/attribution``; later
+the trend and breakdown tables) keeps numbers as numbers: counts are ``int``,
 the answer's percentage strings (``"32.81%"``) become the numbers they spell
 (``32.81``, in a column named ``<key>_pct``), so a dashboard sorts them and a
 spreadsheet reads them as numbers. Nothing is recomputed: every cell comes
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
-from .vocabulary import CHANNEL_COUNT_KEYS, CHANNEL_PERCENT_KEYS
+from .vocabulary import ATTRIBUTION_MEASURES, ATTRIBUTION_MODELS, CHANNEL_COUNT_KEYS, CHANNEL_PERCENT_KEYS
 
 ColumnKind = Literal["text", "count", "percent", "number"]
 """What a column holds: text, a whole number, a percentage as a number (``32.81``), any other number."""
@@ -98,6 +98,35 @@ def channel_table(answer: Mapping[str, Any]) -> Table:
         for channel in channels
     )
     return Table(CHANNEL_COLUMNS, rows)
+
+
+CREDIT_DECIMALS = 2
+"""Credits are written with two decimals, as the answer rounds them (docs/metrics.md#attribution-response)."""
+
+
+def credit_column(model: str, measure: str) -> str:
+    """The header of a model's credit column: ``linear_conversions``, ``time_decay_value``."""
+    return f"{model}_{measure}"
+
+
+ATTRIBUTION_COLUMNS: tuple[Column, ...] = (
+    Column("channel", "text"),
+    *(Column(credit_column(model, measure), "number", CREDIT_DECIMALS)
+      for measure in ATTRIBUTION_MEASURES for model in ATTRIBUTION_MODELS),
+)
+"""The channel table of ``/attribution``: the channel, then each model's conversion credit, then each
+model's value credit (docs/api.md#csv-output); a data_driven credit that is ``null`` is an empty cell."""
+
+
+def attribution_table(answer: Mapping[str, Any]) -> Table:
+    """The ``channels`` of an ``/attribution`` answer as a table; no rows for the no-data or zero answer."""
+    channels: Sequence[Mapping[str, Any]] = answer.get("attribution", {}).get("channels", [])
+    rows = tuple(
+        (channel["channel"],
+         *(channel[measure][model] for measure in ATTRIBUTION_MEASURES for model in ATTRIBUTION_MODELS))
+        for channel in channels
+    )
+    return Table(ATTRIBUTION_COLUMNS, rows)
 
 
 def to_csv(table: Table) -> str:

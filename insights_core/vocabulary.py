@@ -159,6 +159,9 @@ ATTRIBUTION_MODELS: tuple[str, ...] = (
 )
 """The attribution models, in the answer's order (docs/metrics.md#attribution-models)."""
 
+ATTRIBUTION_MEASURES: tuple[str, ...] = ("conversions", "value")
+"""What each model credits a channel with, in the answer's order: conversions and their value."""
+
 ATTRIBUTED_CONVERSIONS: tuple[str, ...] = ("first", "all")
 """Which conversions are attributed: each converted user's first, or every conversion."""
 

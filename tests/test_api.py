@@ -42,9 +42,13 @@ from api_server import ApiServer, clean_env, insights_command
 from support import make_demo_db
 from insights_core.api.limits import MAX_BODY_BYTES
 from insights_core.api.schema import (
+    ATTRIBUTION_OPTIONS_EXAMPLE,
+    ATTRIBUTION_REQUEST_EXAMPLE,
+    ATTRIBUTION_RESPONSE_EXAMPLE,
     RESPONSE_EXAMPLE,
     TIME_FRAME_EXAMPLE,
     TOUCH_SCOPE_EXAMPLE,
+    AttributionResponse,
     InsightsResponse,
     NoDataResponse,
 )
@@ -646,3 +650,99 @@ def test_crowd_benchmark_runs(server):
     answers, ok, refused = (int(cell.replace(",", "")) for cell in cells[:3])
     assert answers >= 3 and ok + refused <= answers
     assert float(cells[7]) < 1000  # /health max, ms
+
+
+# --- /api/v1/attribution (docs/metrics.md#attribution) ---------------------------------------
+
+ATTRIBUTION = "/api/v1/attribution"
+ATTRIBUTION_BODIES = [
+    {"start_date": "2025-06-01", "end_date": "2025-08-10"},
+    {"start_date": "2025-07-01", "end_date": "2025-07-31", "conversions": "all", "lookback_days": 7,
+     "half_life_days": 0.5, "top_paths": 3},
+    {"start_date": "2025-07-01", "end_date": "2025-07-31", "medium": "organic", "touch_scope": "first"},
+    {"start_date": "2025-07-01", "end_date": "2025-07-31", "source": "no-such-source.example"},
+]
+
+
+def expected_attribution_bytes(db: Path, params: dict) -> bytes:
+    store_file = StoreFile(db)
+    try:
+        with store_file.snapshot() as con:
+            return insights_core.to_json(insights_core.compute_attribution(con, params)).encode()
+    finally:
+        store_file.close()
+
+
+@pytest.mark.parametrize("params", ATTRIBUTION_BODIES, ids=lambda params: json.dumps(params))
+def test_attribution_is_the_core_document_byte_for_byte(server, client, params):
+    response = client.post(ATTRIBUTION, json=params)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.content == expected_attribution_bytes(server.db, params)
+    payload = response.json()
+    (AttributionResponse if "attribution" in payload else NoDataResponse).model_validate(payload)
+
+
+def test_attribution_equals_cli_output_and_needs_a_key(server, client):
+    params = ATTRIBUTION_BODIES[1]
+    result = run_insights("attribution", "--db", str(server.db), "--params", json.dumps(params))
+    assert result.returncode == 0, result.stderr
+    assert client.post(ATTRIBUTION, json=params).content == result.stdout.encode()
+    assert_error(httpx.post(server.base_url + ATTRIBUTION, json=params), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"lookback_days": 0}, "lookback_days"),
+    ({"lookback_days": "90"}, "lookback_days"),
+    ({"lookback_days": 7.5}, "lookback_days"),
+    ({"half_life_days": 0}, "half_life_days"),
+    ({"half_life_days": 366}, "half_life_days"),
+    ({"conversions": "last"}, "conversions"),
+    ({"top_paths": 1001}, "top_paths"),
+    ({"top_paths": True}, "top_paths"),
+    ({"interval": "day"}, "interval"),
+    ({"touch_scope": "last"}, "touch_scope"),
+], ids=lambda value: json.dumps(value) if isinstance(value, dict) else value)
+def test_attribution_bad_parameter_is_400_naming_it(client, body, field):
+    error = assert_error(client.post(ATTRIBUTION, json=body), 400, "invalid_parameter", field)
+    assert field in error["message"]
+
+
+def test_attribution_keys_are_errors_on_insights(client):
+    error = assert_error(client.post(ENDPOINT, json={"lookback_days": 30}), 400, "invalid_parameter", "lookback_days")
+    assert "lookback_days is a parameter of /attribution" in error["message"]
+
+
+def test_openapi_documents_attribution(openapi, client):
+    """The request model has every parameter of /attribution; the 200 schema has every key of a real answer."""
+    from insights_core.vocabulary import ENDPOINT_PARAMETERS
+
+    operation = openapi["paths"][ATTRIBUTION]["post"]
+    content = operation["requestBody"]["content"]["application/json"]
+    request = resolve(openapi, content["schema"])
+    assert set(request["properties"]) == set(ENDPOINT_PARAMETERS["attribution"])
+    assert request["additionalProperties"] is False
+    assert [example["value"] for example in content["examples"].values()] == [
+        ATTRIBUTION_REQUEST_EXAMPLE, ATTRIBUTION_OPTIONS_EXAMPLE]
+    ok = operation["responses"]["200"]["content"]["application/json"]
+    variants = [resolve(openapi, option) for option in ok["schema"]["anyOf"]]
+    answer_schema = next(variant for variant in variants if "attribution" in variant["properties"])
+    real = client.post(ATTRIBUTION, json=ATTRIBUTION_BODIES[0]).json()
+    assert real["attribution"]["channels"] and real["attribution"]["paths"]
+    assert schema_keys(openapi, answer_schema) == document_keys(real) == document_keys(ATTRIBUTION_RESPONSE_EXAMPLE)
+    assert ok["examples"]["attribution"]["value"] == ATTRIBUTION_RESPONSE_EXAMPLE
+    assert operation["security"] == [{"Authentication": []}, {"Bearer": []}]
+
+
+def test_openapi_generated_attribution_requests_never_fail(server):
+    """Schemathesis bodies that fit the attribution request schema: always a conforming 200 (or a 400)."""
+    operation = schemathesis.openapi.from_url(server.base_url + "/openapi.json")[ATTRIBUTION]["POST"]
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case):
+        case.headers = {name: value for name, value in (case.headers or {}).items()
+                        if name.lower() not in ("authentication", "authorization")}
+        case.call_and_validate(headers={"Authentication": server.key}, checks=checks, timeout=30)
+
+    check()

@@ -51,15 +51,21 @@ from starlette.requests import ClientDisconnect
 
 from ..auth import keys as api_keys
 from ..auth.settings import SettingsFile
+from ..attribution import compute_attribution
 from ..compute import NO_DATA_MESSAGE, compute_insights, to_json
-from ..params import ParameterError, parse_params
+from ..params import ParameterError, parse_attribution_params, parse_params
 from ..storefile import StoreFile
 from ..wording import QUOTE_LIMIT, quoted
 from .limits import MAX_BODY_BYTES, Busy, Cancellation, ComputationGate, Limits, QueryTimeout
 from .schema import (
+    ATTRIBUTION_OPTIONS_EXAMPLE,
+    ATTRIBUTION_REQUEST_EXAMPLE,
+    ATTRIBUTION_RESPONSE_EXAMPLE,
     RESPONSE_EXAMPLE,
     TIME_FRAME_EXAMPLE,
     TOUCH_SCOPE_EXAMPLE,
+    AttributionRequest,
+    AttributionResponse,
     ErrorResponse,
     HealthResponse,
     InsightsRequest,
@@ -119,7 +125,32 @@ INSIGHTS = Endpoint(
     },
 )
 
-ENDPOINTS: tuple[Endpoint, ...] = (INSIGHTS,)
+ATTRIBUTION = Endpoint(
+    path="/api/v1/attribution",
+    summary="Credit per channel by seven attribution models side by side",
+    description=(
+        "The cohort is chosen as for /api/v1/insights; its attributed conversions (each converted person's first,"
+        " or all) are shared out among their touchpoints by first_touch, last_touch, last_non_direct, linear,"
+        " position_based, time_decay and data_driven, with the top conversion paths and the path lengths"
+        " (docs/metrics.md#attribution). When no user matches, the answer is"
+        f" `{{\"message\": \"{NO_DATA_MESSAGE}\"}}` with status 200."
+    ),
+    parse=parse_attribution_params,
+    compute=compute_attribution,
+    request_model=AttributionRequest,
+    response_model=AttributionResponse | NoDataResponse,
+    ok_examples={
+        "attribution": {"summary": "The worked example of docs/metrics.md", "value": ATTRIBUTION_RESPONSE_EXAMPLE},
+        "no_data": {"summary": "No matching user", "value": {"message": NO_DATA_MESSAGE}},
+    },
+    request_examples={
+        "july": {"summary": "July, every default", "value": ATTRIBUTION_REQUEST_EXAMPLE},
+        "options": {"summary": "A channel's people, every conversion, a 30-day lookback",
+                    "value": ATTRIBUTION_OPTIONS_EXAMPLE},
+    },
+)
+
+ENDPOINTS: tuple[Endpoint, ...] = (INSIGHTS, ATTRIBUTION)
 """Every computing endpoint; each shares authentication, limits, errors and serialisation."""
 
 ENDPOINT = INSIGHTS.path

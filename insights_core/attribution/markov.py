@@ -15,9 +15,10 @@ RE(c) = 1 - P_-c / P.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 ENDS = (CONVERSION, NULL)
@@ -51,6 +52,7 @@ class Chain:
 def absorption_system(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     """(I - Q, b) over the states ``(start)`` then the channels in order: Q the step probabilities
     between them, b the probability of stepping straight into ``(conversion)``."""
+    import numpy as np  # only when a chain is solved: the command line starts without it
     states = (START, *chain.channels)
     index = {state: i for i, state in enumerate(states)}
     counts = np.zeros((len(states), len(states)))
@@ -69,6 +71,8 @@ def absorption_system(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
 
 def conversion_probability(system: tuple[np.ndarray, np.ndarray], removed: int | None = None) -> float:
     """P from ``(start)``; with ``removed`` (a channel's index in the system), P without that channel."""
+    import numpy as np
+
     matrix, converting = system
     if removed is not None:
         keep = np.arange(len(converting)) != removed

@@ -120,8 +120,8 @@ class MarkedDialect(Dialect):
     def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
         return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
 
-    def integer_quotient(self, numerator: str, denominator: str) -> str:
-        return f"<quotient {numerator} by {denominator}>"
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        return f"<quotient {numerator} x {scale} by {denominator}>"
 
     def microseconds_between(self, earlier: str, later: str) -> str:
         return f"<microseconds {earlier} to {later}>"

@@ -11,10 +11,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
-from ..rounding import round_half_up
 from ..vocabulary import ATTRIBUTION_MODELS, NO_DATA_MESSAGE, PATH_LENGTH_KEYS
 from .markov import Chain
-from .models import MODELS, ZERO, Credit, DecayGroup, Evidence, Number, TouchGroup
+from .models import MICROS, MODELS, ZERO, Credit, DecayGroup, Evidence, Number, TouchGroup
 from .query import LENGTH_COLUMNS, path_from_key
 from .weights import Place
 
@@ -23,35 +22,38 @@ SIGNIFICANT_DIGITS = 12
 12 significant digits before rounding, so an exact x.xx5 is not nudged below the half by that error."""
 
 
-def exact(number: Any) -> Fraction:
-    """A whole number or a decimal from the engine as an exact fraction; ``None`` (a sum over no value) is 0."""
+def micros(number: Any) -> int:
+    """A decimal of at most 6 places (or a whole number) from the engine in millionths; ``None`` (a sum over no
+    value) is 0."""
     if number is None:
-        return Fraction(0)
-    if isinstance(number, (int, Decimal)) and not isinstance(number, bool):
-        return Fraction(number)
+        return 0
+    if isinstance(number, int) and not isinstance(number, bool):
+        return number * MICROS
+    if isinstance(number, Decimal):
+        scaled = number.scaleb(6)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"a value with more than 6 decimal places from the engine: {number}")
+        return int(scaled)
     raise TypeError(f"expected a whole number or a decimal from the engine, got {type(number).__name__}")
 
 
 def evidence_from(row: Mapping[str, Any]) -> Evidence:
     """The statement's groups as the models read them."""
-    touch_groups = tuple(
-        TouchGroup(
-            channel=group["channel"],
-            place=Place(int(group["n"]), group["slot"], bool(group["last_non_direct"])),
-            touchpoints=int(group["touchpoints"]),
-            value=exact(group["value"]),
-        )
-        for group in row["touch_groups"]
-    )
+    places: dict[tuple[int, str, bool], Place] = {}
+    touch_groups = []
+    for group in row["touch_groups"]:
+        where = (int(group["n"]), group["slot"], bool(group["last_non_direct"]))
+        place = places.get(where) or places.setdefault(where, Place(*where))
+        touch_groups.append(TouchGroup(group["channel"], place, int(group["touchpoints"]), micros(group["value"])))
     decay_groups = tuple(
-        DecayGroup(group["channel"], group["converting_channel"], int(exact(group["share_units"])),
-                   exact(group["value_units"]))
+        DecayGroup(group["channel"], group["converting_channel"], int(group["share_units"]),
+                   micros(group["value_units"]))
         for group in row["decay_groups"]
     )
     return Evidence(
         conversions=int(row["conversions"]),
-        value=exact(row["value"]),
-        touch_groups=touch_groups,
+        value_micros=micros(row["value"]),
+        touch_groups=tuple(touch_groups),
         decay_groups=decay_groups,
         chain=Chain.from_rows(row["transitions"]),
     )
@@ -72,9 +74,10 @@ def rounded(number: Number | None) -> float | None:
         return None
     if isinstance(number, float):
         number = Fraction(Decimal(f"{number:.{SIGNIFICANT_DIGITS}g}"))
-    if number < 0:  # only a floating-point -0.000…; no credit is negative
-        number = Fraction(0)
-    return round_half_up(number, 2)
+    if number <= 0:  # 0, or a floating-point -0.000…: no credit is negative
+        return 0.0
+    hundredths = (number.numerator * 200 + number.denominator) // (2 * number.denominator)  # half up
+    return hundredths / 100
 
 
 PATH_SEPARATOR = " > "
@@ -84,9 +87,9 @@ PATH_SEPARATOR = " > "
 def top_paths(candidates: list[Mapping[str, Any]], count: int) -> list[dict[str, Any]]:
     """The first ``count`` paths: conversions desc, exact value desc, the joined path ascending (code points),
     then the channels themselves, should two paths join to the same text."""
-    paths = [(path_from_key(c["path_key"]), int(c["conversions"]), exact(c["value"])) for c in candidates]
+    paths = [(path_from_key(c["path_key"]), int(c["conversions"]), micros(c["value"])) for c in candidates]
     paths.sort(key=lambda p: (-p[1], -p[2], PATH_SEPARATOR.join(p[0]), p[0]))
-    return [{"path": path, "conversions": conversions, "value": rounded(value)}
+    return [{"path": path, "conversions": conversions, "value": rounded(Fraction(value, MICROS))}
             for path, conversions, value in paths[:count]]
 
 

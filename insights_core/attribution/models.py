@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
+from math import lcm
 from typing import Callable, Mapping
 
 from ..vocabulary import ATTRIBUTION_MODELS
@@ -30,6 +32,10 @@ Number = Fraction | float
 """An unrounded credit: exact (``Fraction``) for every model but data_driven, whose chain is solved in floating point."""
 
 
+MICROS = 10**6
+"""Values are decimals with 6 places (docs/data.md#conversions), summed here as whole micro-units."""
+
+
 @dataclass(frozen=True)
 class TouchGroup:
     """Touchpoints of attributed conversions that share a channel and a :class:`~weights.Place`."""
@@ -37,8 +43,8 @@ class TouchGroup:
     channel: str
     place: Place
     touchpoints: int
-    value: Fraction
-    """The sum of their conversions' values (each touchpoint counts its conversion's value once)."""
+    value_micros: int
+    """The sum of their conversions' values, in millionths (each touchpoint counts its conversion's value once)."""
 
 
 @dataclass(frozen=True)
@@ -46,24 +52,37 @@ class DecayGroup:
     """Touchpoints before the converting one, by channel and the channel of their conversion's converting session.
 
     ``share_units`` sums their time-decay shares in units of 1/``DECAY_SHARE_SCALE``;
-    ``value_units`` sums share units x the conversion's value.
+    ``value_units`` sums share units x the conversion's value in millionths.
     """
 
     channel: str
     converting_channel: str
     share_units: int
-    value_units: Fraction
+    value_units: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evidence:
     """What the attribution statement gathers about the attributed conversions and the cohort's journeys."""
 
     conversions: int
-    value: Fraction
+    value_micros: int
     touch_groups: tuple[TouchGroup, ...]
     decay_groups: tuple[DecayGroup, ...]
     chain: Chain
+
+    @property
+    def value(self) -> Fraction:
+        """V, the attributed conversions' total value."""
+        return Fraction(self.value_micros, MICROS)
+
+    @cached_property
+    def touch_groups_by_place(self) -> Mapping[Place, tuple[TouchGroup, ...]]:
+        """The touch groups of each place: a rule-based model computes each place's share once."""
+        by_place: dict[Place, list[TouchGroup]] = {}
+        for group in self.touch_groups:
+            by_place.setdefault(group.place, []).append(group)
+        return {place: tuple(groups) for place, groups in by_place.items()}
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,23 @@ class AttributionModel(ABC):
         """Each credited channel's conversion and value credit, unrounded; a channel left out has 0."""
 
 
+class _ExactSum:
+    """A sum of fractions kept as whole numerators per denominator, added up once at the end (fast and exact)."""
+
+    __slots__ = ("numerators",)
+
+    def __init__(self) -> None:
+        self.numerators: dict[int, int] = {}
+
+    def add(self, numerator: int, denominator: int = 1) -> None:
+        self.numerators[denominator] = self.numerators.get(denominator, 0) + numerator
+
+    def total(self, scale: int = 1) -> Fraction:
+        """The sum divided by ``scale``."""
+        common = lcm(*self.numerators) if self.numerators else 1
+        return Fraction(sum(n * (common // d) for d, n in self.numerators.items()), common * scale)
+
+
 @dataclass(frozen=True)
 class RuleBased(AttributionModel):
     """A model whose share for a touchpoint depends only on its place among the conversion's touchpoints."""
@@ -101,14 +137,20 @@ class RuleBased(AttributionModel):
         return weights.RULE_WEIGHTS[self.key]
 
     def credits(self, evidence: Evidence) -> Mapping[str, Credit]:
-        totals: dict[str, list[Fraction]] = {}
-        for group in evidence.touch_groups:
-            share = self.weight(group.place)
-            if share:
-                total = totals.setdefault(group.channel, [Fraction(0), Fraction(0)])
-                total[0] += share * group.touchpoints
-                total[1] += share * group.value
-        return {channel: Credit(*total) for channel, total in totals.items()}
+        sums: dict[str, tuple[_ExactSum, _ExactSum]] = {}
+        for place, groups in evidence.touch_groups_by_place.items():
+            share = self.weight(place)
+            if not share:
+                continue
+            numerator, denominator = share.numerator, share.denominator
+            for group in groups:
+                channel_sums = sums.get(group.channel)
+                if channel_sums is None:
+                    channel_sums = sums[group.channel] = (_ExactSum(), _ExactSum())
+                channel_sums[0].add(numerator * group.touchpoints, denominator)
+                channel_sums[1].add(numerator * group.value_micros, denominator)
+        return {channel: Credit(conversions.total(), value.total(MICROS))
+                for channel, (conversions, value) in sums.items()}
 
 
 class TimeDecay(AttributionModel):
@@ -128,21 +170,21 @@ class TimeDecay(AttributionModel):
 
     def credits(self, evidence: Evidence) -> Mapping[str, Credit]:
         scale = weights.DECAY_SHARE_SCALE
-        totals: dict[str, list[Fraction]] = {}
-
-        def add(channel: str, conversions: Fraction, value: Fraction) -> None:
-            total = totals.setdefault(channel, [Fraction(0), Fraction(0)])
-            total[0] += conversions
-            total[1] += value
-
+        units: dict[str, list[int]] = {}
         for group in evidence.touch_groups:
             if group.place.slot in (ONLY, LAST):
-                add(group.channel, Fraction(group.touchpoints), group.value)
+                total = units.setdefault(group.channel, [0, 0])
+                total[0] += group.touchpoints * scale
+                total[1] += group.value_micros * scale
         for decay in evidence.decay_groups:
-            earlier = Fraction(decay.share_units, scale), decay.value_units / scale
-            add(decay.channel, *earlier)
-            add(decay.converting_channel, -earlier[0], -earlier[1])
-        return {channel: Credit(*total) for channel, total in totals.items()}
+            earlier = units.setdefault(decay.channel, [0, 0])
+            earlier[0] += decay.share_units
+            earlier[1] += decay.value_units
+            closing = units.setdefault(decay.converting_channel, [0, 0])
+            closing[0] -= decay.share_units
+            closing[1] -= decay.value_units
+        return {channel: Credit(Fraction(conversions, scale), Fraction(value, scale * MICROS))
+                for channel, (conversions, value) in units.items()}
 
 
 class DataDriven(AttributionModel):
@@ -156,7 +198,7 @@ class DataDriven(AttributionModel):
         shares = data_driven_shares(evidence.chain)
         if shares is None:
             return {channel: Credit(None, None) for channel in evidence.chain.channels}
-        conversions, value = float(evidence.conversions), float(evidence.value)
+        conversions, value = float(evidence.conversions), evidence.value_micros / MICROS
         return {channel: Credit(conversions * share, value * share) for channel, share in shares.items()}
 
 

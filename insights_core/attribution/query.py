@@ -95,9 +95,12 @@ def _kept(params: AttributionParams, p: dict[str, str]) -> str:
     """The attributed conversions' touchpoints inside the lookback (docs/metrics.md#lookback): a session that
     started at most lookback_days x 86 400 s before the conversion, and the converting session always.
     ``first`` keeps each converted user's earliest conversion ever (docs/metrics.md#attributed-conversions)."""
-    which = "\n      AND is_user_first" if params.conversions == "first" else ""
+    first = params.conversions == "first"
+    which = "\n      AND is_user_first" if first else ""
+    # A conversion is known by its user when each user has one (a whole number joins and groups faster).
+    key = "user_key" if first else "conversion_id"
     return f"""\
-    SELECT conversion_id, timeline_position AS position, conversion_position, channel,
+    SELECT {key} AS conversion_key, timeline_position AS position, conversion_position, channel,
            us_before_conversion AS us_before, value
     FROM touchpoints
     WHERE user_key IN (SELECT user_key FROM cohort){which}
@@ -107,13 +110,13 @@ def _kept(params: AttributionParams, p: dict[str, str]) -> str:
 # What a conversion's touchpoints decide together: n, the first kept position, the last position that is
 # not direct, the converting session's channel and age (its converted_at - started_at), the value.
 _CONVERSION_FACTS = """\
-    SELECT conversion_id, count(*) AS n, min(position) AS first_position,
+    SELECT conversion_key, count(*) AS n, min(position) AS first_position,
            max(CASE WHEN channel <> {direct_channel} THEN position END) AS non_direct_position,
            max(CASE WHEN position = conversion_position THEN channel END) AS converting_channel,
            max(CASE WHEN position = conversion_position THEN us_before END) AS converting_us_before,
            max(value) AS value
     FROM kept
-    GROUP BY conversion_id"""
+    GROUP BY conversion_key"""
 
 
 def _placed(p: dict[str, str]) -> str:
@@ -128,7 +131,7 @@ def _placed(p: dict[str, str]) -> str:
         f" / {p['half_life_us']}) * {2 ** DECAY_WEIGHT_BITS}) AS BIGINT)"
     )
     return f"""\
-    SELECT k.conversion_id, k.position, k.conversion_position, k.channel, k.value, f.n, f.converting_channel,
+    SELECT k.conversion_key, k.position, k.conversion_position, k.channel, k.value, f.n, f.converting_channel,
            CASE WHEN f.n = 1 THEN '{ONLY}'
                 WHEN k.position = f.first_position THEN '{FIRST}'
                 WHEN k.position = k.conversion_position THEN '{LAST}'
@@ -137,8 +140,8 @@ def _placed(p: dict[str, str]) -> str:
            previous.channel AS previous_channel,
            {weight} AS weight
     FROM kept k
-    JOIN conversion_facts f ON f.conversion_id = k.conversion_id
-    LEFT JOIN kept previous ON previous.conversion_id = k.conversion_id AND previous.position = k.position - 1"""
+    JOIN conversion_facts f ON f.conversion_key = k.conversion_key
+    LEFT JOIN kept previous ON previous.conversion_key = k.conversion_key AND previous.position = k.position - 1"""
 
 
 _TOUCH_GROUPS = """\
@@ -150,14 +153,14 @@ _TOUCH_GROUPS = """\
 def _decay_groups(dialect: Dialect) -> str:
     """Each touchpoint before the converting one gets floor(weight * 10^15 / the conversion's sum of weights),
     summed with and without its conversion's value per (channel, converting channel)."""
-    share = dialect.integer_quotient(f"CAST(d.weight AS DECIMAL(38, 0)) * {DECAY_SHARE_SCALE}", "w.weights")
+    share = dialect.scaled_quotient("d.weight", DECAY_SHARE_SCALE, "w.weights")
     return f"""\
     SELECT channel, converting_channel, sum(share_units) AS share_units, sum(share_units * value) AS value_units
     FROM (
         SELECT d.channel, d.converting_channel, d.value, CAST({share} AS DECIMAL(38, 0)) AS share_units
         FROM placed d
-        JOIN (SELECT conversion_id, sum(weight) AS weights FROM placed WHERE n > 1 GROUP BY conversion_id) w
-          ON w.conversion_id = d.conversion_id
+        JOIN (SELECT conversion_key, sum(weight) AS weights FROM placed WHERE n > 1 GROUP BY conversion_key) w
+          ON w.conversion_key = d.conversion_key
         WHERE d.position < d.conversion_position
     ) t
     GROUP BY channel, converting_channel"""
@@ -212,10 +215,12 @@ def _paths(dialect: Dialect) -> str:
     FROM (
         SELECT path_key, count(*) AS conversions, coalesce(sum(value), 0) AS value
         FROM (
-            SELECT conversion_id, max(value) AS value, {dialect.ordered_concat(piece, ['position'])} AS path_key
+            SELECT {piece} AS path_key, value FROM placed WHERE n = 1
+            UNION ALL
+            SELECT {dialect.ordered_concat(piece, ['position'])} AS path_key, max(value) AS value
             FROM placed
-            WHERE previous_channel IS NULL OR previous_channel <> channel
-            GROUP BY conversion_id
+            WHERE n > 1 AND (previous_channel IS NULL OR previous_channel <> channel)
+            GROUP BY conversion_key
         ) t
         GROUP BY path_key
     ) t"""

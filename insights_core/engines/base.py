@@ -82,12 +82,12 @@ class Dialect(ABC):
         """
 
     @abstractmethod
-    def integer_quotient(self, numerator: str, denominator: str) -> str:
-        """floor(numerator / denominator) of two non-negative whole numbers, exactly, as a whole number.
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        """floor(numerator * scale / denominator) of whole numbers >= 0, exactly, as a whole number.
 
-        The operands may exceed 64 bits (up to ``DECIMAL(38, 0)``); the quotient
-        fits in 64. DuckDB's ``//`` on decimals gives a double, on ``HUGEINT`` the
-        exact quotient; Spark's ``div`` takes decimals and gives a ``BIGINT``.
+        ``numerator`` and ``denominator`` are ``BIGINT``; their product with ``scale`` may need more
+        than 64 bits, the quotient does not. DuckDB multiplies and divides in ``HUGEINT`` (its ``//`` on
+        decimals would give a double); Spark in ``DECIMAL(38, 0)`` with ``div``, which gives a ``BIGINT``.
         """
 
     @abstractmethod

@@ -39,8 +39,8 @@ class DuckDBDialect(Dialect):
     def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
         return f"{name} AS {'MATERIALIZED ' if materialized else ''}(\n{body}\n)"
 
-    def integer_quotient(self, numerator: str, denominator: str) -> str:
-        return f"(CAST({numerator} AS HUGEINT) // CAST({denominator} AS HUGEINT))"
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        return f"(CAST({numerator} AS HUGEINT) * {int(scale)} // {denominator})"
 
     def microseconds_between(self, earlier: str, later: str) -> str:
         return f"date_diff('microsecond', {earlier}, {later})"

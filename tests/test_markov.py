@@ -81,13 +81,15 @@ def test_steps_out_of_an_end_or_into_the_start_are_not_a_chain():
         Chain({(START, "A"): 0})
 
 
-def test_rows_of_the_same_step_add_up():
-    chain = Chain.from_rows([
-        {"from_state": START, "to_state": "A", "steps": 2},
-        {"from_state": START, "to_state": "A", "steps": 1},
-        {"from_state": "A", "to_state": CONVERSION, "steps": 3},
+def test_counted_steps_make_the_chain():
+    """Steps into a channel from the one before ((start) when none), and out of a path's last channel into its end."""
+    chain = Chain.from_journey_steps([
+        {"previous_channel": None, "channel": "A", "ends": False, "converts": True, "steps": 2},
+        {"previous_channel": None, "channel": "A", "ends": True, "converts": False, "steps": 1},
+        {"previous_channel": "A", "channel": "B", "ends": True, "converts": True, "steps": 2},
     ])
-    assert chain.steps == {(START, "A"): 3, ("A", CONVERSION): 3} and chain.channels == ("A",)
+    assert chain.steps == {(START, "A"): 3, ("A", NULL): 1, ("A", "B"): 2, ("B", CONVERSION): 2}
+    assert chain.channels == ("A", "B")
 
 
 def test_the_system_is_the_documented_one():

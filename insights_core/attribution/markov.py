@@ -15,7 +15,7 @@ RE(c) = 1 - P_-c / P.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,12 +40,18 @@ class Chain:
                 raise ValueError(f"not a step of the chain: {origin!r} -> {target!r} x {count}")
 
     @classmethod
-    def from_rows(cls, rows: list[Mapping[str, object]]) -> "Chain":
-        """Rows of ``from_state``, ``to_state``, ``steps`` (a pair may come in several rows)."""
+    def from_journey_steps(cls, rows: list[Mapping[str, Any]]) -> "Chain":
+        """The chain from counted steps into a channel: ``previous_channel`` (``None``: from ``(start)``),
+        ``channel``, ``ends`` (the path ends there, in ``(conversion)`` when ``converts``, else ``(null)``)
+        and ``steps``, how many."""
         steps: dict[tuple[str, str], int] = {}
         for row in rows:
-            pair = (str(row["from_state"]), str(row["to_state"]))
-            steps[pair] = steps.get(pair, 0) + int(row["steps"])  # type: ignore[arg-type]
+            count, channel = int(row["steps"]), row["channel"]
+            into = (START if row["previous_channel"] is None else row["previous_channel"], channel)
+            steps[into] = steps.get(into, 0) + count
+            if row["ends"]:
+                out = (channel, CONVERSION if row["converts"] else NULL)
+                steps[out] = steps.get(out, 0) + count
         return cls(steps)
 
 

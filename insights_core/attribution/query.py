@@ -14,7 +14,7 @@ is the same on every engine and whatever order the rows were summed in:
 - ``decay_groups``: the time-decay shares of the touchpoints before the
   converting one, as integers of 1/10^15 (``weights.DECAY_SHARE_SCALE``),
   summed per (channel, converting channel);
-- ``transitions``: step counts of the data-driven chain over every path;
+- ``journey_steps``: the data-driven chain's steps over every path, counted;
 - the number and value of the attributed conversions, their path lengths,
   and the candidates for the top conversion paths (each path written as
   ``<length>:<channel>`` pieces, which no channel text can make ambiguous).
@@ -29,7 +29,6 @@ from ..engines.base import Dialect, Query
 from ..metrics.cohort import matching_sessions_condition
 from ..params import AttributionParams
 from ..vocabulary import DIRECT_CHANNEL, PATH_LENGTH_KEYS
-from .markov import CONVERSION, NULL, START
 from .weights import DECAY_SHARE_SCALE, DECAY_WEIGHT_BITS, FIRST, LAST, MIDDLE, ONLY
 
 MICROSECONDS_PER_DAY = 86_400 * 1_000_000
@@ -39,7 +38,7 @@ LENGTH_COLUMNS: dict[str, str] = {key: f"length_{index + 1}" for index, key in e
 
 TOUCH_GROUP_COLUMNS = ("channel", "n", "slot", "last_non_direct", "touchpoints", "value")
 DECAY_GROUP_COLUMNS = ("channel", "converting_channel", "share_units", "value_units")
-TRANSITION_COLUMNS = ("from_state", "to_state", "steps")
+STEP_COLUMNS = ("previous_channel", "channel", "ends", "converts", "steps")
 PATH_COLUMNS = ("path_key", "conversions", "value")
 
 
@@ -68,7 +67,7 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         dialect.common_table("touch_groups", _TOUCH_GROUPS),
         dialect.common_table("decay_groups", _decay_groups(dialect)),
         dialect.common_table("journeys_without_conversion", _journeys_without_conversion(dialect, p)),
-        dialect.common_table("transitions", _TRANSITIONS),
+        dialect.common_table("journey_steps", _JOURNEY_STEPS),
         dialect.common_table("summary", _summary()),
         dialect.common_table("paths", _paths(dialect)),
     ]
@@ -83,7 +82,8 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         listed("touch_groups", TOUCH_GROUP_COLUMNS, ["t.channel", "t.n", "t.slot", "t.last_non_direct"])
         + " AS touch_groups",
         listed("decay_groups", DECAY_GROUP_COLUMNS, ["t.channel", "t.converting_channel"]) + " AS decay_groups",
-        listed("transitions", TRANSITION_COLUMNS, ["t.from_state", "t.to_state"]) + " AS transitions",
+        listed("journey_steps", STEP_COLUMNS, ["t.previous_channel", "t.channel", "t.ends", "t.converts"])
+        + " AS journey_steps",
         listed("paths", PATH_COLUMNS, ["t.conversions DESC", "t.value DESC", "t.path_key"],
                where=f" WHERE t.rank <= {p['top_paths']}") + " AS paths",
     ]
@@ -175,22 +175,25 @@ def _journeys_without_conversion(dialect: Dialect, p: dict[str, str]) -> str:
     SELECT channel, is_last, {previous} AS previous_channel
     FROM (
         SELECT s.user_key, s.timeline_position, s.channel, s.timeline_position = u.session_count AS is_last
-        FROM (SELECT * FROM users WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)) u
+        FROM (
+            SELECT user_key, session_count, last_session_started_at FROM users
+            WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)
+        ) u
         JOIN sessions s ON s.user_key = u.user_key
         WHERE {age} <= {p['lookback_us']}
     ) t"""
 
 
-_TRANSITIONS = f"""\
-    SELECT coalesce(previous_channel, '{START}') AS from_state, channel AS to_state, count(*) AS steps
-    FROM placed GROUP BY coalesce(previous_channel, '{START}'), channel
-    UNION ALL
-    SELECT channel, '{CONVERSION}', count(*) FROM placed WHERE slot IN ('{ONLY}', '{LAST}') GROUP BY channel
-    UNION ALL
-    SELECT coalesce(previous_channel, '{START}'), channel, count(*)
-    FROM journeys_without_conversion GROUP BY coalesce(previous_channel, '{START}'), channel
-    UNION ALL
-    SELECT channel, '{NULL}', count(*) FROM journeys_without_conversion WHERE is_last GROUP BY channel"""
+# docs/metrics.md#data-driven: every step of every path, counted by (channel before, channel, whether the path
+# ends there, whether it converts); a missing channel before is (start), an end goes to (conversion) or (null).
+_JOURNEY_STEPS = f"""\
+    SELECT previous_channel, channel, ends, converts, count(*) AS steps
+    FROM (
+        SELECT previous_channel, channel, slot IN ('{ONLY}', '{LAST}') AS ends, true AS converts FROM placed
+        UNION ALL
+        SELECT previous_channel, channel, is_last, false FROM journeys_without_conversion
+    ) t
+    GROUP BY previous_channel, channel, ends, converts"""
 
 
 def _summary() -> str:

@@ -375,3 +375,42 @@ def test_time_decay_shares_are_kept_to_15_decimals_and_the_converting_visit_take
 def test_the_registry_lists_every_model_once_in_the_answers_order():
     assert tuple(model.key for model in MODELS) == ATTRIBUTION_MODELS
     assert all(model.summary.endswith(".") and len(model.summary) < 200 for model in MODELS)
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"conversions": "all", "lookback_days": 7, "half_life_days": 0.25, "top_paths": 3, "channel": "cpc/google",
+     "meta_type": "custom", "touch_scope": "assist"},
+])
+def test_the_statement_leaves_every_engine_specific_piece_to_the_dialect(body):
+    """No DuckDB-only spelling in the shared SQL (a Spark dialect must give the same answer, docs/architecture.md#engines)."""
+    from test_engines import MarkedDialect
+
+    query = attribution_query(parse_attribution_params(body), MarkedDialect())
+    text = query.sql.lower()
+    for duckdb_only in ("$", "list(", "{'", "materialized (", "::", "hugeint", "//", "string_agg", "date_diff", "epoch"):
+        assert duckdb_only not in text, duckdb_only
+    for name in query.params:
+        assert f"<param {name}>" in query.sql
+    assert "<previous channel in user_key by timeline_position>" in query.sql
+    assert "<quotient d.weight x 1000000000000000 by w.weights>" in query.sql
+
+
+def test_user_values_travel_only_as_bound_parameters():
+    hostile = "x'); DROP TABLE touchpoints; --"
+    body = {name: hostile for name in ("source", "medium", "campaign", "content", "term", "landing_page",
+                                       "channel", "channel_group", "conversion_page", "meta_type", "meta_id")}
+    query = attribution_query(parse_attribution_params(body), DUCKDB)
+    assert hostile not in query.sql and "DROP" not in query.sql
+    assert sum(value == hostile for value in query.params.values()) == len(body)
+
+
+def test_the_documented_csv_rows_are_the_commands_bytes(worked_example):
+    """docs/api.md#csv-output shows the attribution table's header and first two rows of the worked example."""
+    from insights_core.tables import attribution_table, to_csv
+
+    text = (DOCS / "api.md").read_text()
+    section = text[text.index("The attribution table's columns"):]
+    documented = re.search(r"```csv\n(.*?)```", section, re.S).group(1)
+    answer = compute_attribution(worked_example, {"start_date": "2025-07-01", "end_date": "2025-07-31"})
+    assert "".join(to_csv(attribution_table(answer)).splitlines(keepends=True)[:3]) == documented

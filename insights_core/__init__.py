@@ -2,7 +2,9 @@
 
 The public Python interface (docs/api.md): open a store with :func:`connect`,
 fill it with :func:`load`, and ask :func:`compute_insights` for the answer
-(docs/metrics.md#response) — with a store connection or any
+(docs/metrics.md#response), :func:`compute_timeseries` for the trend
+(docs/metrics.md#trend) or :func:`compute_breakdown` for a breakdown
+(docs/metrics.md#breakdown) — with a store connection or any
 :class:`~insights_core.engines.Engine`. Bad parameters raise
 :class:`ParameterError` (one type, naming the parameter), bad files
 :class:`LoadError`. :mod:`insights_core.tables` turns answers into typed
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from .engines import DuckDBEngine, Engine, Query, engine_for
 from .loading import LoadError, LoadReport, load
-from .metrics import compute_insights, to_json
+from .metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
 from .params import (
     AttributionParams,
     BreakdownParams,
@@ -42,7 +44,9 @@ __all__ = [
     "Query",
     "StoreError",
     "TimeseriesParams",
+    "compute_breakdown",
     "compute_insights",
+    "compute_timeseries",
     "connect",
     "cursor",
     "engine_for",

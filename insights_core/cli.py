@@ -25,11 +25,18 @@ from .api.limits import LIMIT_OPTIONS, limits_from
 from .auth import keys as apikeys
 from .auth.settings import SettingsFile
 from .loading import LoadError, load
-from .metrics import compute_insights, to_json
-from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_params
+from .metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
+from .params import (
+    NUMBER_RANGES,
+    ParameterError,
+    parameter_from_text,
+    parse_breakdown_params,
+    parse_params,
+    parse_timeseries_params,
+)
 from .store import StoreError
 from .storefile import StoreFile
-from .tables import Table, channel_table, to_csv
+from .tables import Table, breakdown_table, channel_table, to_csv, trend_table
 from .vocabulary import (
     ATTRIBUTED_CONVERSIONS,
     BREAKDOWN_DIMENSIONS,
@@ -180,8 +187,16 @@ QUERY_COMMANDS: tuple[QueryCommand, ...] = (
         "query", "print the insights JSON (or the channel table as CSV) for a set of parameters",
         "insights", parse_params, compute_insights, channel_table,
     ),
+    QueryCommand(
+        "timeseries", "print the trend JSON (or its buckets as CSV): sessions, users and conversions per period",
+        "timeseries", parse_timeseries_params, compute_timeseries, trend_table,
+    ),
+    QueryCommand(
+        "breakdown", "print a breakdown JSON (or its rows as CSV): the matching sessions by one dimension",
+        "breakdown", parse_breakdown_params, compute_breakdown, breakdown_table,
+    ),
 )
-"""Every query command; ``attribution``, ``timeseries`` and ``breakdown`` join with theirs."""
+"""Every query command; ``attribution`` joins with its own."""
 
 PARAMETER_FLAGS: Mapping[str, tuple[str, str]] = {
     "start_date": ("D", "window start: YYYY-MM-DD or an ISO 8601 datetime"),

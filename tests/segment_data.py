@@ -13,12 +13,18 @@ no referrer, so source and medium come from the UTM tags).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import pyarrow as pa
 from hypothesis import strategies as st
 
 import insights_core
+from insights_core.engines.base import Dialect
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
 BASE = datetime(2024, 12, 28)  # a Saturday; Monday 2024-12-30 starts the ISO week that holds New Year
 USERS = ["u1", "U1", "ü2", "u3", "u 4", "u5"]
@@ -206,3 +212,80 @@ def window_is_valid(parse, params: dict) -> bool:
         assert error.field == "start_date", (error.field, error.message)
         return False
     return True
+
+
+# --- small stores from CSV text, and what they hold ----------------------------------------------------
+
+def store_with(tmp_path: Path, sessions: str, conversions: str | None = None):
+    """A store loaded from CSV text, through the real loader."""
+    (tmp_path / "sessions.csv").write_text(sessions)
+    conversions_file = None
+    if conversions is not None:
+        conversions_file = tmp_path / "conversions.csv"
+        conversions_file.write_text(conversions)
+    con = insights_core.connect(tmp_path / "store.duckdb")
+    insights_core.load(con, tmp_path / "sessions.csv", conversions_file)
+    return con
+
+
+def stored_sessions(con) -> list[dict]:
+    """The store's sessions as the reference model takes them (effective attributes as stored)."""
+    cur = insights_core.cursor(con)
+    try:
+        names = ("session_id", "user_id", "started_at", "exited_at", "landing_page", "source", "medium",
+                 "campaign", "content", "term")
+        return [dict(zip(names, row)) for row in cur.execute(
+            "SELECT session_id, user_id, started_at, exited_at, landing_page, source, medium,"
+            " utm_campaign, utm_content, utm_term FROM sessions").fetchall()]
+    finally:
+        cur.close()
+
+
+def stored_conversions(con) -> list[dict]:
+    cur = insights_core.cursor(con)
+    try:
+        names = ("conversion_id", "session_id", "converted_at", "conversion_page", "meta_type", "meta_id")
+        return [dict(zip(names, row)) for row in cur.execute(
+            "SELECT conversion_id, session_id, converted_at, conversion_page, meta_type, meta_id"
+            " FROM conversions").fetchall()]
+    finally:
+        cur.close()
+
+
+# --- docs/metrics.md's own text ---------------------------------------------------------------------
+
+def docs_section(heading: str) -> str:
+    text = DOCS.read_text()
+    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, heading
+    return match.group(1)
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
+
+
+# --- the engine seam ----------------------------------------------------------------------------------
+
+class MarkingDialect(Dialect):
+    """Spells every dialect piece as a marker, to see what the shared SQL writes itself."""
+
+    name = "marking"
+
+    def parameter(self, name: str) -> str:
+        return f"<param {name}>"
+
+    def exact_median(self, expression: str) -> str:
+        return f"<median {expression}>"
+
+    def ordered_list(self, element: str, order_by: Sequence[str]) -> str:
+        return f"<list {element}>"
+
+    def struct(self, fields: Mapping[str, str]) -> str:
+        return f"<struct {', '.join(fields)}>"
+
+    def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
+        return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
+
+
+HOSTILE = "x'); DROP TABLE sessions; --"

@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,14 +23,26 @@ from hypothesis import strategies as st
 
 import insights_core
 from insights_core.engines import DUCKDB, DuckDBEngine
-from insights_core.engines.base import Dialect
 from insights_core.metrics.trend import timeseries_query, trend_periods
 from insights_core.params import parse_timeseries_params
 from insights_core.tables import to_csv, trend_table
 from reference import reference_timeseries
-from segment_data import cohort_parameters, datasets, effective, load, stored_channel_groups, window_is_valid
+from segment_data import (
+    HOSTILE,
+    MarkingDialect,
+    code_blocks,
+    cohort_parameters,
+    datasets,
+    docs_section,
+    effective,
+    load,
+    store_with,
+    stored_channel_groups,
+    stored_conversions,
+    stored_sessions,
+    window_is_valid,
+)
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 INTERVALS = [None, "", "day", "week", "month"]
 
 
@@ -109,22 +120,10 @@ def test_periods_are_consecutive_calendar_periods(interval):
             assert later.day == 1 and (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month) == 1
 
 
-def _store_with(tmp_path: Path, sessions: str, conversions: str | None = None):
-    """A store loaded from CSV text, through the real loader."""
-    (tmp_path / "sessions.csv").write_text(sessions)
-    conversions_file = None
-    if conversions is not None:
-        conversions_file = tmp_path / "conversions.csv"
-        conversions_file.write_text(conversions)
-    con = insights_core.connect(tmp_path / "store.duckdb")
-    insights_core.load(con, tmp_path / "sessions.csv", conversions_file)
-    return con
-
-
 @pytest.fixture(scope="module")
 def boundary_store(tmp_path_factory):
     """Sessions on both sides of midnight, New Year and a Monday; u2 first converts weeks after the window."""
-    con = _store_with(
+    con = store_with(
         tmp_path_factory.mktemp("boundaries"),
         "session_id,user_id,started_at\n"
         "a,u1,2024-12-29T23:59:59.999999Z\n"   # Sunday, the last instant of ISO week 2024-12-23
@@ -175,31 +174,7 @@ def test_sessions_and_first_conversions_fall_in_the_period_holding_their_instant
         buckets = _buckets(answer)
         assert len(buckets) == 35 and buckets[0][0] == "2024-12-29" and buckets[-1][0] == "2025-02-01"
         assert {start: counts for start, *counts in buckets if any(counts)} == {k: list(v) for k, v in DAYS.items()}
-    assert answer == reference_timeseries(_stored_sessions(boundary_store), _stored_conversions(boundary_store), body)
-
-
-def _stored_sessions(con) -> list[dict]:
-    """The store's sessions as the reference model takes them (effective attributes as stored)."""
-    cur = insights_core.cursor(con)
-    try:
-        names = ("session_id", "user_id", "started_at", "exited_at", "landing_page", "source", "medium",
-                 "campaign", "content", "term")
-        return [dict(zip(names, row)) for row in cur.execute(
-            "SELECT session_id, user_id, started_at, exited_at, landing_page, source, medium,"
-            " utm_campaign, utm_content, utm_term FROM sessions").fetchall()]
-    finally:
-        cur.close()
-
-
-def _stored_conversions(con) -> list[dict]:
-    cur = insights_core.cursor(con)
-    try:
-        names = ("conversion_id", "session_id", "converted_at", "conversion_page", "meta_type", "meta_id")
-        return [dict(zip(names, row)) for row in cur.execute(
-            "SELECT conversion_id, session_id, converted_at, conversion_page, meta_type, meta_id"
-            " FROM conversions").fetchall()]
-    finally:
-        cur.close()
+    assert answer == reference_timeseries(stored_sessions(boundary_store), stored_conversions(boundary_store), body)
 
 
 # --- limits, defaults, the empty cohort -----------------------------------------------------------
@@ -266,29 +241,18 @@ def test_filters_and_roles_narrow_the_counts(boundary_store):
 
 # --- the documentation's worked example ---------------------------------------------------------------
 
-def _docs_section(heading: str) -> str:
-    text = DOCS.read_text()
-    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, heading
-    return match.group(1)
-
-
-def _blocks(text: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
-
-
 @pytest.fixture(scope="module")
 def worked_example(tmp_path_factory):
     """docs/metrics.md#cohort's worked example, loaded from the very CSV text the page shows."""
-    sessions, conversions = _blocks(_docs_section("Cohort"), "csv")
-    con = _store_with(tmp_path_factory.mktemp("worked"), sessions, conversions)
+    sessions, conversions = code_blocks(docs_section("Cohort"), "csv")
+    con = store_with(tmp_path_factory.mktemp("worked"), sessions, conversions)
     yield con
     con.close()
 
 
 def test_the_documented_trend_is_the_worked_example_by_week(worked_example):
     """docs/metrics.md#trend shows the worked example, July, by week: the answer is exactly that."""
-    [documented] = _blocks(_docs_section("Trend"), "json")
+    [documented] = code_blocks(docs_section("Trend"), "json")
     answer = insights_core.compute_timeseries(
         worked_example, {"start_date": "2025-07-01", "end_date": "2025-07-31", "interval": "week"})
     assert answer == json.loads(documented)
@@ -311,30 +275,6 @@ def test_trend_table_is_one_row_per_bucket_with_numbers_as_numbers(boundary_stor
 
 
 # --- the engine seam ----------------------------------------------------------------------------------
-
-class MarkingDialect(Dialect):
-    """Spells every dialect piece as a marker, to see what the shared SQL writes itself."""
-
-    name = "marking"
-
-    def parameter(self, name: str) -> str:
-        return f"<param {name}>"
-
-    def exact_median(self, expression: str) -> str:
-        return f"<median {expression}>"
-
-    def ordered_list(self, element: str, order_by: Sequence[str]) -> str:
-        return f"<list {element}>"
-
-    def struct(self, fields: Mapping[str, str]) -> str:
-        return f"<struct {', '.join(fields)}>"
-
-    def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
-        return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
-
-
-HOSTILE = "x'); DROP TABLE sessions; --"
-
 
 @pytest.mark.parametrize("interval", ["day", "week", "month"])
 def test_the_statement_leaves_engine_specific_pieces_to_the_dialect_and_binds_every_value(interval):

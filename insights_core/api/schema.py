@@ -322,12 +322,14 @@ BREAKDOWN_EXAMPLE: dict[str, Any] = {
         "rows": [
             {"value": "summer-sale", "sessions": 410, "users": 380, "converting_sessions": 31,
              "converted_users": 29, "conversion_rate": "7.63%"},
-            {"value": None, "sessions": 212, "users": 190, "converting_sessions": 8,
+            {"value": "spring-launch", "sessions": 212, "users": 190, "converting_sessions": 8,
              "converted_users": 11, "conversion_rate": "5.79%"},
         ],
     }
 }
-"""A breakdown by campaign: the sessions without a campaign tag form the ``null`` row."""
+"""A breakdown by campaign. (The sessions without a campaign tag would form a row whose ``value`` is
+``null``; FastAPI drops ``null`` values from the examples it writes into the OpenAPI document, so the
+example shows none.)"""
 
 Interval = Literal["day", "week", "month"]
 Dimension = Literal["channel", "channel_group", "source", "medium", "campaign", "content", "term", "landing_page"]
@@ -340,7 +342,7 @@ class TimeseriesRequest(InsightsRequest):
         extra="forbid", title="TimeseriesRequest", json_schema_extra={"examples": [TIMESERIES_REQUEST_EXAMPLE]},
     )
 
-    interval: Interval | Literal[""] | None = Field(
+    interval: Literal["day", "week", "month", ""] | None = Field(
         None,
         description=(
             "The buckets' period, in UTC: `day` (default), `week` (ISO weeks, from Monday) or `month`. More than"
@@ -360,8 +362,9 @@ class BreakdownRequest(InsightsRequest):
         description="What the rows are grouped by: the matching sessions' channel, channel group, source, medium,"
                     " UTM campaign, content or term, or landing page.",
     )
-    limit: Annotated[int, Field(ge=1, le=1000)] | None = Field(
-        None, description="How many rows to return, a whole number from 1 to 1,000 (a JSON number). Default: 100.",
+    limit: Annotated[int, Field(ge=1, le=1000)] | Literal[""] | None = Field(
+        None, description="How many rows to return, a whole number from 1 to 1,000 (a JSON number; `null` or `\"\"`"
+                          " means not given). Default: 100.",
     )
 
 

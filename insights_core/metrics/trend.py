@@ -10,10 +10,12 @@ statement from the parameters and a dialect without running it;
 :func:`timeseries_answer` lays the counts onto the periods.
 
 Periods in SQL are ``date_trunc('day' | 'week' | 'month', timestamp)``,
-which DuckDB and Spark SQL both spell and mean the same way (the first
-instant of the period; ``week`` truncates to Monday) on UTC timestamps; the
-unit comes from :data:`~insights_core.vocabulary.TREND_INTERVALS`, never
-from the request's text.
+which DuckDB and Spark SQL both spell and mean the same way: the period's
+first instant, ``week`` truncating to Monday. Spark truncates a ``TIMESTAMP``
+in the session time zone, which an engine for it sets to UTC (as it must for
+the window's bounds to mean UTC too); a ``TIMESTAMP_NTZ`` column needs no
+setting. The unit comes from :data:`~insights_core.vocabulary.TREND_INTERVALS`,
+never from the request's text.
 """
 
 from __future__ import annotations

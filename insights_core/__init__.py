@@ -14,7 +14,7 @@ tables and spreadsheet-safe CSV.
 from __future__ import annotations
 
 from .engines import DuckDBEngine, Engine, Query, engine_for
-from .loading import LoadError, LoadReport, load
+from .ingest import LoadError, LoadReport, load
 from .metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
 from .params import (
     AttributionParams,
@@ -28,7 +28,7 @@ from .params import (
     parse_params,
     parse_timeseries_params,
 )
-from .store import StoreError, connect, cursor
+from .store import SchemaOutdated, StoreError, connect, cursor
 from .vocabulary import NO_DATA_MESSAGE
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "LoadReport",
     "ParameterError",
     "Query",
+    "SchemaOutdated",
     "StoreError",
     "TimeseriesParams",
     "compute_breakdown",

@@ -35,7 +35,6 @@ DOCUMENTED_AHEAD: set[tuple[str, ...]] = {("attribution",)}
 """Commands docs/api.md describes before the parser has them (attribution arrives with its own work)."""
 
 FLAGS_DOCUMENTED_AHEAD: dict[tuple[str, ...], set[str]] = {
-    ("load",): {"--memory-limit", "--channel-group-rules"},  # bounded load memory, channel-group rules
 }
 """Flags docs/api.md describes before this checkout's parser has them (work merged separately)."""
 

@@ -139,9 +139,9 @@ def cohort_parameters(draw: st.DrawFn, sessions: list[dict], conversions: list[d
     return params
 
 
-def effective(sessions: list[dict], channel_groups: dict[str, str] | None = None) -> list[dict]:
+def effective(sessions: list[dict], channel_groups: dict[str, str]) -> list[dict]:
     """The reference's view of the sessions: effective source and medium (no referrer: the UTM tags, else
-    ``(direct)`` / ``(none)``), and each session's stored channel group when the store has them."""
+    ``(direct)`` / ``(none)``), and each session's stored channel group."""
     view = []
     for s in sessions:
         row = {
@@ -151,8 +151,7 @@ def effective(sessions: list[dict], channel_groups: dict[str, str] | None = None
             "source": s["utm_source"] or "(direct)", "medium": s["utm_medium"] or "(none)",
             "campaign": s["utm_campaign"], "content": s["utm_content"], "term": s["utm_term"],
         }
-        if channel_groups is not None:
-            row["channel_group"] = channel_groups[s["session_id"]]
+        row["channel_group"] = channel_groups[s["session_id"]]
         view.append(row)
     return view
 
@@ -192,13 +191,13 @@ def load(con, sessions: list[dict], conversions: list[dict], split: int | None) 
     insights_core.load(con, arrow(sessions[split:], SESSION_TYPES), arrow(late, CONVERSION_TYPES))
 
 
-def stored_channel_groups(con) -> dict[str, str] | None:
-    """Each stored session's channel group, or ``None`` while the store has no channel_group column (schema 2)."""
+def stored_channel_groups(con) -> dict[str, str]:
+    """Each stored session's channel group, as the loader derived it (docs/data.md#channel-groups).
+
+    The reference model takes a session's group as given; the groups themselves are tested where they are
+    derived (tests/test_channel_groups.py)."""
     cur = insights_core.cursor(con)
     try:
-        columns = {row[0] for row in cur.execute("DESCRIBE sessions").fetchall()}
-        if "channel_group" not in columns:
-            return None
         return dict(cur.execute("SELECT session_id, channel_group FROM sessions").fetchall())
     finally:
         cur.close()

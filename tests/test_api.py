@@ -55,7 +55,7 @@ from insights_core.auth.settings import SettingsFile
 from insights_core.demo import generate_demo
 from insights_core.params import PARAMETER_NAMES, TOUCH_SCOPES
 from insights_core.storefile import StoreFile
-from insights_core.vocabulary import BREAKDOWN_DIMENSIONS, TREND_INTERVALS
+from insights_core.vocabulary import BREAKDOWN_DIMENSIONS, CHANNEL_GROUPS, TREND_INTERVALS
 
 ENDPOINT = "/api/v1/insights"
 DEMO_END = datetime(2025, 8, 10, tzinfo=timezone.utc)
@@ -666,6 +666,8 @@ SEGMENT_ANSWERS = [
     (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "landing_page", "limit": 3,
                  "touch_scope": "converting"}),
     (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "term", "source": "nope.example"}),
+    (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "channel_group"}),
+    (TIMESERIES, {"start_date": "2025-07-01", "end_date": "2025-07-31", "channel_group": "Organic Search"}),
 ]
 
 
@@ -708,6 +710,11 @@ def test_the_july_demo_has_a_trend_and_a_breakdown(client):
     rows = client.post(BREAKDOWN, json=SEGMENT_ANSWERS[4][1]).json()["breakdown"]["rows"]
     assert 0 < len(rows) <= 20
     assert [row["sessions"] for row in rows] == sorted((row["sessions"] for row in rows), reverse=True)
+    groups = client.post(BREAKDOWN, json=SEGMENT_ANSWERS[8][1]).json()["breakdown"]["rows"]
+    assert len(groups) > 3 and {row["value"] for row in groups} <= set(CHANNEL_GROUPS)
+    organic = client.post(TIMESERIES, json=SEGMENT_ANSWERS[9][1]).json()["timeseries"]["buckets"]
+    [organic_row] = [row for row in groups if row["value"] == "Organic Search"]
+    assert sum(bucket["sessions"] for bucket in organic) == organic_row["sessions"] > 0
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
@@ -796,8 +803,6 @@ def test_openapi_response_models_have_every_answer_key(openapi, client, path, pa
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_openapi_generated_trend_and_breakdown_requests_never_fail(server, path, mode):
     """Schemathesis from /openapi.json, as for /insights: bodies that fit the schema and bodies that do not."""
-    if path == BREAKDOWN and not _store_has_channel_groups(server.db):
-        pytest.skip("channel_group: the breakdown dimension needs the store's channel_group column (schema 3, ingest)")
     operation = schemathesis.openapi.from_url(server.base_url + "/openapi.json")[path]["POST"]
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     if mode is GenerationMode.NEGATIVE:
@@ -811,12 +816,3 @@ def test_openapi_generated_trend_and_breakdown_requests_never_fail(server, path,
         case.call_and_validate(headers={"Authentication": server.key}, checks=checks, timeout=30)
 
     check()
-
-
-def _store_has_channel_groups(db: Path) -> bool:
-    store_file = StoreFile(db)
-    try:
-        with store_file.snapshot() as con:
-            return "channel_group" in {row[0] for row in con.execute("DESCRIBE sessions").fetchall()}
-    finally:
-        store_file.close()

@@ -41,7 +41,6 @@ from segment_data import (
 )
 
 LIMITS = [None, "", 1, 2, 3, 100, 1000]
-DIMENSIONS_WITHOUT_GROUPS = [name for name in BREAKDOWN_DIMENSIONS if name != "channel_group"]
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +62,13 @@ def test_compute_breakdown_matches_reference_model(store, data, dataset):
     sessions, conversions = dataset
     load(store, sessions, conversions, data.draw(st.one_of(st.none(), st.integers(1, len(sessions))), label="split"))
     groups = stored_channel_groups(store)
-    dimensions = list(BREAKDOWN_DIMENSIONS) if groups is not None else DIMENSIONS_WITHOUT_GROUPS
     for _ in range(4):
         params = data.draw(cohort_parameters(sessions, conversions), label="params")
-        params["dimension"] = data.draw(st.sampled_from(dimensions), label="dimension")
+        params["dimension"] = data.draw(st.sampled_from(list(BREAKDOWN_DIMENSIONS)), label="dimension")
         limit = data.draw(st.sampled_from(LIMITS), label="limit")
         if limit is not None:
             params["limit"] = limit
-        if groups is not None and data.draw(st.booleans(), label="by group"):
+        if data.draw(st.booleans(), label="by group"):
             params["channel_group"] = data.draw(st.sampled_from([*groups.values(), "Nope"]), label="channel_group")
         if not window_is_valid(parse_breakdown_params, params):
             continue
@@ -79,11 +77,8 @@ def test_compute_breakdown_matches_reference_model(store, data, dataset):
 
 
 def test_channel_group_breakdown_matches_reference_model(tmp_path):
-    """docs/metrics.md#breakdown by `channel_group`, and the `channel_group` filter, on the stored groups.
-
-    Stores have the column from schema 3 on (docs/architecture.md#migrations); until this checkout's store
-    has it, this test skips (the property test above then leaves channel_group out).
-    """
+    """docs/metrics.md#breakdown by `channel_group`, and the `channel_group` filter, on the groups the loader
+    derived from real referrers and tags (docs/data.md#channel-groups)."""
     con = store_with(
         tmp_path,
         "session_id,user_id,started_at,referrer,landing_page\n"
@@ -96,8 +91,8 @@ def test_channel_group_breakdown_matches_reference_model(tmp_path):
     )
     try:
         groups = stored_channel_groups(con)
-        if groups is None:
-            pytest.skip("channel_group: this checkout's store has no channel_group column yet (schema 3, ingest)")
+        assert groups == {"s1": "Organic Search", "s2": "Email", "s3": "Paid Search", "s4": "Direct",
+                          "s5": "Organic Social"}
         sessions = [dict(row, channel_group=groups[row["session_id"]]) for row in stored_sessions(con)]
         conversions = stored_conversions(con)
         for body in ({"dimension": "channel_group"},
@@ -163,7 +158,7 @@ def test_default_limit_is_100(tmp_path):
 
 
 def test_an_empty_cohort_is_no_rows(campaigns):
-    for dimension in DIMENSIONS_WITHOUT_GROUPS:
+    for dimension in BREAKDOWN_DIMENSIONS:
         answer = insights_core.compute_breakdown(campaigns, {**JULY, "dimension": dimension, "source": "nope"})
         assert answer == {"breakdown": {"dimension": dimension, "rows": []}}
 

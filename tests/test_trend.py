@@ -70,7 +70,7 @@ def test_compute_timeseries_matches_reference_model(store, data, dataset):
         interval = data.draw(st.sampled_from(INTERVALS), label="interval")
         if interval is not None:
             params["interval"] = interval
-        if groups is not None and data.draw(st.booleans(), label="by group"):
+        if data.draw(st.booleans(), label="by group"):
             params["channel_group"] = data.draw(st.sampled_from([*groups.values(), "Nope"]), label="channel_group")
         if not window_is_valid(parse_timeseries_params, params):
             continue

@@ -56,7 +56,7 @@ def store(tmp_path_factory):
 
 # --- the reference model, on random data ---------------------------------------------------------
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=st.data(), dataset=datasets())
 def test_compute_timeseries_matches_reference_model(store, data, dataset):

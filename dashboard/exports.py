@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from typing import Any, Mapping, Sequence
 
@@ -29,10 +30,10 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "converting_users_after_touch",
     "attributed_to_conversion",
 )
-"""SPEC 4.4 counts, in the response's order."""
+"""The channel counts, in the answer's order (docs/metrics.md#channels)."""
 
 PERCENT_COLUMNS: tuple[str, ...] = ("session_influence", "conversion_influence", "conversion_rate")
-"""SPEC 4.4 percentages; in the table they are numbers (``32.81``), named ``<key>_pct``."""
+"""The channel percentages; in the table they are numbers (``32.81``), named ``<key>_pct``."""
 
 ROLE_COLUMNS: dict[str, str] = {
     "converting_users_first_touch": "first",
@@ -40,7 +41,7 @@ ROLE_COLUMNS: dict[str, str] = {
     "converting_users_converting_touch": "converting",
     "converting_users_after_touch": "after",
 }
-"""The four touch counts of SPEC 4.4 and the SPEC 3.3 role each counts."""
+"""The four touch counts of a channel and the role each counts (docs/metrics.md#roles)."""
 
 
 def percent_column(key: str) -> str:
@@ -69,12 +70,12 @@ def channel_csv(channels: Sequence[Mapping[str, Any]]) -> str:
 
 
 def request_json(body: Mapping[str, str]) -> str:
-    """A request body as compact JSON, keys in SPEC 3 order."""
+    """A request body as compact JSON, keys in the documented order."""
     return json.dumps(dict(body), ensure_ascii=False)
 
 
 def curl_command(body: Mapping[str, str], api_url: str | None = None) -> str:
-    """The HTTP request (SPEC 5.1) that returns the same document, as a curl command."""
+    """The HTTP request (docs/api.md#http-api) that returns the same document, as a curl command."""
     base = (api_url or os.environ.get("INSIGHTS_API_URL") or DEFAULT_API_URL).rstrip("/")
     return "\n".join(
         [
@@ -91,7 +92,32 @@ def cli_command(body: Mapping[str, str], db_path: str) -> str:
     return f"insights query --db {shlex.quote(db_path)} --params {shlex.quote(request_json(body))}"
 
 
-def file_stem(body: Mapping[str, str]) -> str:
-    """A download's file name without extension: ``insights_<start>_<end>``."""
-    day = lambda text: text[:10]  # noqa: E731 - the date part of an ISO 8601 instant
-    return f"insights_{day(body['start_date'])}_{day(body['end_date'])}"
+FILE_VALUE_LIMIT = 40
+"""Characters of one filter value in a file name."""
+
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9.]+")
+
+
+def file_stem(body: Mapping[str, str], filters: Mapping[str, str] | None = None) -> str:
+    """A download's file name without extension: ``insights_<start>_<end>`` and one ``_<key>-<value>``
+    per filter, so a filtered export is never named like an unfiltered one.
+
+    ``body`` is the explicit request (ISO 8601 instants): whole days give
+    their date, other moments ``YYYY-MM-DDTHHMM``. Values keep letters,
+    digits and dots; anything else (``/``, spaces, quotes, markup) becomes
+    ``-`` and a value is cut at :data:`FILE_VALUE_LIMIT` characters.
+    """
+    parts = ["insights", _moment_in_name(body["start_date"], start=True), _moment_in_name(body["end_date"], start=False)]
+    for key, value in (filters or {}).items():
+        cleaned = _UNSAFE_IN_FILE_NAME.sub("-", str(value)).strip("-.")[:FILE_VALUE_LIMIT].strip("-.") or "x"
+        parts.append(f"{key}-{cleaned}")
+    return "_".join(parts)
+
+
+def _moment_in_name(instant: str, *, start: bool) -> str:
+    """``2025-07-01T00:00:00Z`` (a whole day's edge) -> ``2025-07-01``; another moment -> ``2025-07-01T1041``."""
+    day, _, clock = instant.partition("T")
+    edge = "00:00:00" if start else "23:59:59.999999"
+    if not clock or clock.rstrip("Z") == edge:
+        return day
+    return f"{day}T{clock[:2]}{clock[3:5]}"

@@ -1,4 +1,4 @@
-"""How the dashboard writes the numbers of a SPEC 4.5 document for people.
+"""How the dashboard writes the numbers of an answer (docs/metrics.md#response) for people.
 
 Pure functions, no Streamlit: durations as ``42s`` / ``2m 12s`` / ``3h 05m`` /
 ``1.4 d``, counts with thousands separators, the response's percentage
@@ -53,7 +53,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def parse_percent(text: str) -> float:
-    """A SPEC 4 percentage string back to its number: ``"32.81%"`` -> ``32.81``."""
+    """A percentage string of an answer back to its number: ``"32.81%"`` -> ``32.81``."""
     if not text.endswith("%"):
         raise ValueError(f"not a percentage: {text!r}")
     return float(text[:-1])
@@ -117,3 +117,15 @@ def format_day(day: date | datetime) -> str:
 def format_moment(moment: datetime) -> str:
     """A naive UTC timestamp -> ``1 Jul 2025 10:04 UTC``."""
     return f"{format_day(moment)} {moment:%H:%M} UTC"
+
+
+def format_span(first: date, last: date) -> str:
+    """Two days as a span, saying each month and year once: ``21–27 Nov 2026``,
+    ``29 Oct – 28 Nov 2026``, ``1 Dec 2025 – 3 Jan 2026``; one day alone: ``28 Nov 2026``."""
+    if first == last:
+        return format_day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{format_day(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {format_day(last)}"
+    return f"{format_day(first)} – {format_day(last)}"

@@ -72,12 +72,16 @@ BROWSER_HELPERS = """
 }
 </style>
 <script>
-/* A date typed into From/To applies on Enter: leaving the field is what commits it. */
+/* A date typed into From/To applies on Enter. Streamlit's date field commits what was typed when its
+   calendar closes (Escape, or a click elsewhere); Enter does what Escape does. */
 if (!window.__insightsEnterCommitsDates) {
   window.__insightsEnterCommitsDates = true;
-  window.parent.document.addEventListener("keydown", (event) => {
+  document.addEventListener("keydown", (event) => {
     const field = event.target && event.target.closest && event.target.closest("[data-testid='stDateInputField']");
-    if (event.key === "Enter" && field) { event.preventDefault(); event.target.blur(); }
+    if (event.key !== "Enter" || !field || !event.isTrusted) return;
+    event.preventDefault();
+    event.stopPropagation();
+    event.target.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", code: "Escape", bubbles: true}));
   }, true);
 }
 </script>

@@ -28,6 +28,13 @@ CommonMark lets any ASCII punctuation be backslash-escaped, so escaping them all
 
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
 
+WORD_JOINER = "\u2060"
+"""An invisible character that keeps text from reading as a web or mail address."""
+
+_AUTOLINK_STARTS = re.compile(r"(?i)(?<=https:)|(?<=http:)|(?<=ftp:)|(?<=mailto:)|(?<=xmpp:)|(?<=www)(?=\.)|(?<=@)")
+"""Where GitHub-flavoured Markdown would turn plain text into a link after parsing (backslash escapes
+do not stop that): after a scheme's colon, between ``www`` and its dot, after ``@``."""
+
 ELLIPSIS = "…"
 
 
@@ -35,14 +42,16 @@ def markdown_text(value: object, limit: int | None = None) -> str:
     """``value`` as Markdown that shows its exact characters, on one line.
 
     Every punctuation character is backslash-escaped (no link, image, code
-    span, emphasis, heading, directive, math or autolink can form), line
-    breaks become spaces (nothing can start a new block) and other control
-    characters are dropped. ``limit`` cuts long values with an ellipsis.
+    span, emphasis, heading, directive or math can form); an invisible word
+    joiner goes where an address would otherwise be linked automatically
+    (``https:⁠//``, ``www⁠.``, ``@⁠``); line breaks become spaces (nothing can
+    start a new block) and other control characters are dropped. ``limit``
+    cuts long values with an ellipsis.
     """
     text = _one_line(value)
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + ELLIPSIS
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK_STARTS.sub(WORD_JOINER, text))
 
 
 def plot_label(value: object, limit: int | None = None) -> str:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.text import markdown_text, plot_label
+from dashboard.text import WORD_JOINER, markdown_text, plot_label
 
 HOSTILE = [
     "[Session expired - log in](https://evil.example/login)",
@@ -32,7 +32,8 @@ ASCII_PUNCTUATION = r"[!-/:-@\[-`{-~]"
 
 
 def unescape_markdown(text: str) -> str:
-    return re.sub(r"\\(" + ASCII_PUNCTUATION + ")", r"\1", text)
+    """The characters a reader sees: escapes removed, and the invisible word joiners."""
+    return re.sub(r"\\(" + ASCII_PUNCTUATION + ")", r"\1", text).replace(WORD_JOINER, "")
 
 
 def shown(value: str) -> str:
@@ -56,6 +57,16 @@ def test_markdown_text_keeps_every_visible_character(value):
     assert "\n" not in text
     assert unescape_markdown(text) == shown(value)
     assert html.unescape(plot_label(value)) == shown(value)
+
+
+@pytest.mark.parametrize("address", ["https://evil.example/x", "HTTP://evil.example", "www.evil.example",
+                                     "someone@evil.example", "mailto:someone@evil.example", "xmpp:a@evil.example"])
+def test_markdown_text_keeps_addresses_from_being_linked(address):
+    # GitHub-flavoured Markdown links addresses in plain text after parsing, escapes or not.
+    text = unescape_markdown(markdown_text(address)).replace(WORD_JOINER, "")
+    assert text == address
+    joined = markdown_text(address).replace("\\", "")
+    assert not re.search(r"(?i)(https?|ftp|mailto|xmpp):[^\u2060]|www\.|@[^\u2060]", joined)
 
 
 def test_markdown_text_cuts_long_values():

@@ -2,7 +2,7 @@
 
 Columns are wide enough that a click on a header lands on its text (which
 sorts) rather than its menu button, and few enough that the table fits a
-laptop screen without scrolling sideways.
+laptop screen (1366 px and up, with the sidebar open) without scrolling sideways.
 """
 
 from __future__ import annotations
@@ -21,28 +21,28 @@ CHANNEL_COLUMNS: tuple[str, ...] = (
 
 
 def channel_table(channels: Sequence[Mapping[str, Any]], *, key: str = "channel_table") -> None:
-    """The answer's channels (docs/metrics.md#channels) as a sortable table, busiest first."""
-    count = lambda label, help: st.column_config.NumberColumn(label, help=help, format="localized", width=110)  # noqa: E731
-    share = lambda label, help: st.column_config.ProgressColumn(  # noqa: E731
-        label, help=help, format="%.2f%%", min_value=0, max_value=100, width=150
+    """The answer's channels (docs/metrics.md#channels) as a sortable table, busiest first
+    (in a container keyed ``key``, so a page or a test can find it)."""
+    count = lambda label, help: st.column_config.NumberColumn(label, help=help, format="localized", width=100)  # noqa: E731
+    share = lambda label, help, width: st.column_config.ProgressColumn(  # noqa: E731
+        label, help=help, format="%.2f%%", min_value=0, max_value=100, width=width
     )
-    st.dataframe(
+    st.container(key=key).dataframe(
         channel_frame(channels)[list(CHANNEL_COLUMNS)],
         hide_index=True,
         width="stretch",
-        key=key,
         column_config={
             "channel": st.column_config.TextColumn(
-                "Channel", help="Medium and source of the visits (medium/source).", pinned=True, width=220),
+                "Channel", help="Medium and source of the visits (medium/source).", pinned=True, width=190),
             "total_sessions": count("Sessions", "Visits on this channel by the people in view, over their whole journeys."),
             "total_users": count("Users", "People in view with a visit on this channel."),
             "attributed_to_conversion": count(
                 "Converted", "Converted users who came through this channel at or before their first conversion."),
             percent_column("conversion_rate"): st.column_config.NumberColumn(
-                "Conversion rate", help="Converted ÷ users of this channel.", format="%.2f%%", width=130),
+                "Conversion rate", help="Converted ÷ users of this channel.", format="%.2f%%", width=120),
             percent_column("conversion_influence"): share(
-                "Share of conversions", "Converted through this channel ÷ all converted users."),
+                "Conversion share", "Converted through this channel ÷ all converted users.", 130),
             percent_column("session_influence"): share(
-                "Share of sessions", "This channel's visits ÷ all visits of the journeys."),
+                "Session share", "This channel's visits ÷ all visits of the journeys.", 120),
         },
     )

@@ -42,6 +42,9 @@ docs/metrics.md#conversion-filters); only the filters the parameters accept."""
 DEFAULT_VALUE_LIMIT = 1_000
 """How many values :func:`filter_values` returns per filter unless told otherwise."""
 
+_MANY_VALUES = frozenset({"landing_page"})
+"""Session filters with too many values to group together with the others (each gets its own query)."""
+
 _SUPPORTED = (
     f"started_at BETWEEN TIMESTAMP '{EARLIEST_YEAR:04d}-01-01 00:00:00' "
     f"AND TIMESTAMP '{LATEST_YEAR:04d}-12-31 23:59:59.999999'"
@@ -188,7 +191,8 @@ def matching_values(
 
     Every filter that is not given shares one condition (all the given
     filters), so with k filters given there are k + 1 conditions; each reads
-    the sessions once per session filter and joins the conversions once.
+    the sessions twice (landing pages apart, every other filter together in
+    ``GROUPING SETS``) and the conversions once.
     """
     given = {name: getattr(params, name, None) for name in FILTER_COLUMNS}
     given = {name: value for name, value in given.items() if value is not None}
@@ -208,10 +212,13 @@ def matching_values(
             sessions_where, conversions_where = _matching_conditions(condition, role)
             used = {key: bound[key] for key in ("start", "end", "limit")}
             used.update({f"v_{name}": bound[f"v_{name}"] for name in condition})
-            for name in names:
-                table, column = FILTER_COLUMNS[name]
-                if table != "sessions":
-                    continue
+            session_names = [name for name in names if FILTER_COLUMNS[name][0] == "sessions"]
+            few = [name for name in session_names if name not in _MANY_VALUES]
+            if few:
+                where = " AND ".join(sessions_where + conversions_where)
+                found.update(_grouped_values(cur, "sessions s", "s", few, where, used))
+            for name in (name for name in session_names if name in _MANY_VALUES):
+                column = FILTER_COLUMNS[name][1]
                 where = " AND ".join(sessions_where + conversions_where
                                      + [f"s.{column} IS NOT NULL", f"s.{column} <> ''"])
                 rows = cur.execute(
@@ -222,7 +229,12 @@ def matching_values(
                 found[name] = {_text(value): _count(uses) for value, uses in rows}
             conversion_names = [name for name in names if FILTER_COLUMNS[name][0] == "conversions"]
             if conversion_names:
-                _conversion_values(cur, conversion_names, sessions_where, condition, used, found)
+                conversion_clauses = [f"c.{FILTER_COLUMNS[name][1]} = $v_{name}" for name in condition
+                                      if FILTER_COLUMNS[name][0] == "conversions"]
+                # A conversion is never before its session's start, so none before the window counts.
+                where = " AND ".join(["c.converted_at >= $start", *conversion_clauses, *sessions_where])
+                found.update(_grouped_values(
+                    cur, "conversions c JOIN sessions s ON s.session_id = c.session_id", "c", conversion_names, where, used))
     finally:
         cur.close()
     return found
@@ -251,37 +263,35 @@ def _matching_conditions(condition: tuple[str, ...], role: str | None) -> tuple[
     return session_clauses, conversion_clauses
 
 
-def _conversion_values(
+def _grouped_values(
     cur: duckdb.DuckDBPyConnection,
+    relation: str,
+    alias: str,
     names: list[str],
-    sessions_where: list[str],
-    condition: tuple[str, ...],
+    where: str,
     bound: Mapping[str, Any],
-    found: dict[str, dict[str, int]],
-) -> None:
-    """The conversion filters' values among the conversions of matching sessions, in one pass."""
-    columns = [FILTER_COLUMNS[name][1] for name in names]
-    conversion_clauses = [f"c.{FILTER_COLUMNS[name][1]} = $v_{name}" for name in condition
-                          if FILTER_COLUMNS[name][0] == "conversions"]
-    where = " AND ".join(conversion_clauses + [
-        "c.session_id IN (SELECT s.session_id FROM sessions s WHERE " + " AND ".join(sessions_where) + ")"
-    ])
-    sets = ", ".join(f"(c.{column})" for column in columns)
-    selected = ", ".join(f"c.{column}" for column in columns)
+) -> dict[str, dict[str, int]]:
+    """Several filters' values and counts in one pass over ``relation`` (``GROUPING SETS``), most
+    frequent first, at most ``bound["limit"]`` each."""
+    columns = [f"{alias}.{FILTER_COLUMNS[name][1]}" for name in names]
     rows = cur.execute(
-        f"SELECT {selected}, count(*) AS uses FROM conversions c WHERE {where} GROUP BY GROUPING SETS ({sets})",
+        f"SELECT {', '.join(columns)}, {', '.join(f'grouping({column})' for column in columns)}, count(*) "
+        f"FROM {relation} WHERE {where} GROUP BY GROUPING SETS ({', '.join(f'({column})' for column in columns)})",
         {key: value for key, value in bound.items() if key != "limit"},
     ).fetchall()
     per_filter: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
+    width = len(names)
     for row in rows:
-        uses = _count(row[-1])
-        for name, value in zip(names, row[:-1]):
-            if value is not None and value != "":
-                per_filter[name].append((_text(value), uses))
+        for index, name in enumerate(names):
+            value = row[index]
+            if row[width + index] == 0 and value is not None and value != "":
+                per_filter[name].append((_text(value), _count(row[-1])))
     limit = int(bound["limit"])
+    found = {}
     for name, values in per_filter.items():
         values.sort(key=lambda item: (-item[1], item[0]))
         found[name] = dict(values[:limit])
+    return found
 
 
 def filter_choices(

@@ -1,4 +1,5 @@
-"""HTTP API benchmark: requests/s and p50/p99 latency of a typical query with 1, 8 and 32 concurrent clients.
+"""HTTP API benchmark: requests/s and p50/p99 latency of a typical query with 1, 8 and 32 concurrent clients,
+and, with ``--crowd N``, how the server holds up under N concurrent heavy queries (docs/api.md#limits).
 
 Starts the real server (``insights serve``, uvicorn, one process) on a free
 loopback port over the given database, warms it up, then for each level
@@ -9,8 +10,13 @@ clients run on the same machine, so they take CPU from the server; the
 figures are what one box serving itself gets.
 
     python -m benchmarks.bench_api --db benchmarks/work/ours-1000000.duckdb
+    python -m benchmarks.bench_api --db benchmarks/work/ours-1000000.duckdb --crowd 64 --seconds 30
 
-:func:`run` returns the markdown section (``benchmarks/run.py`` includes it).
+:func:`run` returns the markdown section (``benchmarks/run.py`` includes it); :func:`crowd` the
+section on a crowd of heavy queries: every client sends a query over all the stored data (no
+filter) again and again, waiting ``Retry-After`` seconds after a 503 ``busy`` as a well-behaved
+client does, while a prober asks ``/health`` four times a second. The server runs with its
+default limits.
 """
 
 from __future__ import annotations
@@ -141,8 +147,8 @@ def _load(url: str, headers: dict[str, str], params: dict[str, str], clients: in
     body = json.dumps(params).encode()
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
-    start = threading.Barrier(clients + 1)
-    stop_at = [0.0]
+    stop_at = [0.0]  # set when every client is ready, not before: making clients takes a while on a busy machine
+    start = threading.Barrier(clients + 1, action=lambda: stop_at.__setitem__(0, time.perf_counter() + seconds))
 
     def client(index: int) -> None:
         with httpx.Client(base_url=url, headers={**headers, "Content-Type": "application/json"}, timeout=120) as http:
@@ -161,9 +167,8 @@ def _load(url: str, headers: dict[str, str], params: dict[str, str], clients: in
     threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
     for thread in threads:
         thread.start()
-    stop_at[0] = time.perf_counter() + seconds
-    began = time.perf_counter()
     start.wait()
+    began = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
@@ -210,14 +215,127 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
+def crowd(db_path: str | Path, clients: int = 64, seconds: float = 30.0) -> str:
+    """``clients`` concurrent heavy queries for ``seconds``: /health latency and the share of 503 answers."""
+    db_path = Path(db_path)
+    sessions, params = heavy_query(db_path)
+    key = "bench-" + secrets.token_urlsafe(32)
+    body = json.dumps(params).encode()
+    statuses: list[tuple[int, str, float]] = []  # (status, error code, latency) of every answer
+    health: list[float] = []
+    lock = threading.Lock()
+    with _Server(db_path, key) as server:
+        stop = [0.0]  # set when every thread is ready (making 64 clients takes a while on a busy machine)
+        start = threading.Barrier(clients + 2, action=lambda: stop.__setitem__(0, time.perf_counter() + seconds))
+
+        def client() -> None:
+            with httpx.Client(base_url=server.url, timeout=600,
+                              headers={"Authentication": key, "Content-Type": "application/json"}) as http:
+                start.wait()
+                while time.perf_counter() < stop[0]:
+                    began = time.perf_counter()
+                    try:
+                        response = http.post(ENDPOINT, content=body)
+                        status = response.status_code
+                        code = response.json().get("error", {}).get("code", "") if status != 200 else ""
+                    except httpx.HTTPError as error:
+                        status, code = 0, type(error).__name__
+                    with lock:
+                        statuses.append((status, code, time.perf_counter() - began))
+                    if status == 503 and code == "busy":
+                        wait = float(response.headers.get("retry-after", "1"))
+                        time.sleep(max(0.0, min(wait, stop[0] - time.perf_counter())))
+
+        def prober() -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                http.get("/health")
+                start.wait()
+                while time.perf_counter() < stop[0]:
+                    began = time.perf_counter()
+                    http.get("/health")
+                    health.append(time.perf_counter() - began)
+                    time.sleep(0.25)
+
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+        threads.append(threading.Thread(target=prober, daemon=True))
+        for thread in threads:
+            thread.start()
+        start.wait()
+        for thread in threads:
+            thread.join()
+        peak_rss = _peak_rss_mb(server.process.pid)
+    return _crowd_markdown(db_path, sessions, params, clients, seconds, statuses, sorted(health), peak_rss)
+
+
+def heavy_query(db_path: Path) -> tuple[int, dict[str, str]]:
+    """The store's session count and a query over every stored session, without any filter."""
+    store_file = StoreFile(db_path)
+    try:
+        with store_file.snapshot() as con:
+            sessions, first, last = cursor(con).execute(
+                "SELECT count(*), min(started_at), max(started_at) FROM sessions").fetchone()
+    finally:
+        store_file.close()
+    if not sessions:
+        raise SystemExit(f"{db_path} holds no sessions; load data first (e.g. insights demo)")
+    return sessions, {"start_date": first.date().isoformat(), "end_date": last.date().isoformat()}
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The server's peak resident memory so far (Linux), in MB; ``nan`` where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _crowd_markdown(db_path: Path, sessions: int, params: dict[str, str], clients: int, seconds: float,
+                    statuses: list[tuple[int, str, float]], health: list[float], peak_rss: float) -> str:
+    total = len(statuses)
+    by_kind: dict[str, int] = {}
+    for status, code, _ in statuses:
+        kind = f"{status} {code}".strip()
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    refused = sum(count for kind, count in by_kind.items() if kind.startswith("503"))
+    answered = sorted(latency for status, _, latency in statuses if status == 200)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    lines = [
+        f"## HTTP API under a crowd of {clients} heavy queries",
+        "",
+        f"`insights serve` with its default limits over `{db_path.name}` ({sessions:,} sessions), {os.cpu_count()}"
+        f" CPUs (load average {load[0]:.1f} at the end). {clients} clients each send `{json.dumps(params)}` (every"
+        f" stored session, no filter) again and again for {seconds:g} s, waiting `Retry-After` after a `busy`;"
+        " a prober asks `/health` every 0.25 s.",
+        "",
+        "| answers | 200 | 503 (all) | 503 rate | 200 latency p50 (s) | 200 latency max (s) |"
+        " /health p50 (ms) | /health max (ms) | server peak RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {total:,} | {len(answered):,} | {refused:,} | {refused / total if total else float('nan'):.1%}"
+        f" | {_percentile(answered, 50):.2f} | {answered[-1] if answered else float('nan'):.2f}"
+        f" | {_percentile(health, 50) * 1000:.0f} | {health[-1] * 1000 if health else float('nan'):.0f}"
+        f" | {peak_rss:.0f} |",
+        "",
+        "Answers by kind: " + ", ".join(f"{kind}: {count:,}" for kind, count in sorted(by_kind.items())) + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, type=Path, help="the database to serve (e.g. 1M sessions)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per level (default 10)")
     parser.add_argument("--clients", default=",".join(map(str, LEVELS)), help="levels, comma-separated (default 1,8,32)")
+    parser.add_argument("--crowd", type=int, metavar="N",
+                        help="instead: N concurrent heavy queries (all data) for --seconds; /health latency, 503 rate")
     args = parser.parse_args(argv)
     if not args.db.exists():
         parser.error(f"no database at {args.db}")
+    if args.crowd:
+        print(crowd(args.db, clients=args.crowd, seconds=args.seconds), end="")
+        return
     levels = [int(level) for level in args.clients.split(",")]
     print(run(args.db, seconds=args.seconds, levels=levels), end="")
 

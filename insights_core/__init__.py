@@ -1,29 +1,56 @@
 """Insights: marketing-attribution insights over your own sessions and conversions.
 
-The public Python interface (SPEC 5): open a store with :func:`connect`, fill
-it with :func:`load`, and ask :func:`compute_insights` for the SPEC 4.5
-document. Bad parameters raise :class:`ParameterError`, bad files
-:class:`LoadError`.
+The public Python interface (docs/api.md): open a store with :func:`connect`,
+fill it with :func:`load`, and ask :func:`compute_insights` for the answer
+(docs/metrics.md#response) — with a store connection or any
+:class:`~insights_core.engines.Engine`. Bad parameters raise
+:class:`ParameterError` (one type, naming the parameter), bad files
+:class:`LoadError`. :mod:`insights_core.tables` turns answers into typed
+tables and spreadsheet-safe CSV.
 """
 
 from __future__ import annotations
 
-from .compute import NO_DATA_MESSAGE, compute_insights, to_json
+from .engines import DuckDBEngine, Engine, Query, engine_for
 from .loading import LoadError, LoadReport, load
-from .params import InsightsParams, ParameterError, parse_params
+from .metrics import compute_insights, to_json
+from .params import (
+    AttributionParams,
+    BreakdownParams,
+    InsightsParams,
+    ParameterError,
+    TimeseriesParams,
+    parameter_from_text,
+    parse_attribution_params,
+    parse_breakdown_params,
+    parse_params,
+    parse_timeseries_params,
+)
 from .store import StoreError, connect, cursor
+from .vocabulary import NO_DATA_MESSAGE
 
 __all__ = [
     "NO_DATA_MESSAGE",
+    "AttributionParams",
+    "BreakdownParams",
+    "DuckDBEngine",
+    "Engine",
     "InsightsParams",
     "LoadError",
     "LoadReport",
     "ParameterError",
+    "Query",
     "StoreError",
+    "TimeseriesParams",
     "compute_insights",
     "connect",
     "cursor",
+    "engine_for",
     "load",
+    "parameter_from_text",
+    "parse_attribution_params",
+    "parse_breakdown_params",
     "parse_params",
+    "parse_timeseries_params",
     "to_json",
 ]

@@ -1,7 +1,11 @@
-"""The ``insights`` command line (SPEC 5): parse arguments, call the core, print.
+"""The ``insights`` command line (docs/api.md#command-line): parse arguments, call the core, print.
 
-Bad input (parameters, files, rules) prints one line on stderr and exits
-with status 2; nothing here ever shows a traceback to a user.
+Each command only parses its arguments, calls one core function and formats
+what it returns. The query commands are declared once (:class:`QueryCommand`):
+every one takes ``--params`` (a request body), one flag per parameter of its
+endpoint and ``--format json|csv``. Bad input (parameters, files, rules)
+prints one line on stderr and exits with status 2; nothing here ever shows a
+traceback to a user.
 """
 
 from __future__ import annotations
@@ -10,16 +14,31 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from . import apikeys, channels, demo
-from .compute import compute_insights, to_json
+from . import channels, demo
+from .api.limits import LIMIT_OPTIONS, limits_from
+from .auth import keys as apikeys
+from .auth.settings import SettingsFile
 from .loading import LoadError, load
-from .params import PARAMETER_NAMES, ParameterError
+from .metrics import compute_insights, to_json
+from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_params
 from .store import StoreError
 from .storefile import StoreFile
+from .tables import Table, channel_table, to_csv
+from .vocabulary import (
+    ATTRIBUTED_CONVERSIONS,
+    BREAKDOWN_DIMENSIONS,
+    ENDPOINT_PARAMETERS,
+    OUTPUT_FORMATS,
+    TOUCH_SCOPES,
+    TREND_INTERVALS,
+)
+from .wording import quoted
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -57,7 +76,7 @@ def _say(message: str) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with SPEC 5's exit status 2 and a one-line message for usage errors."""
+    """argparse with exit status 2 and a one-line message for usage errors (docs/api.md#command-line)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -72,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     load_parser = commands.add_parser("load", help="load sessions and conversions (CSV or Parquet) into a database")
     _add_db(load_parser)
-    load_parser.add_argument("--sessions", metavar="FILE", help="sessions file or glob (SPEC 1.1 columns)")
-    load_parser.add_argument("--conversions", metavar="FILE", help="conversions file or glob (SPEC 1.2 columns)")
+    load_parser.add_argument("--sessions", metavar="FILE", help="sessions file or glob (docs/data.md#sessions)")
+    load_parser.add_argument("--conversions", metavar="FILE", help="conversions file or glob (docs/data.md#conversions)")
     load_parser.add_argument("--replace", action="store_true", help="replace the stored data instead of appending")
     load_parser.add_argument(
         "--channel-rules", metavar="FILE",
@@ -88,15 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--replace", action="store_true", help="overwrite data already in the database")
     demo_parser.set_defaults(run=_run_demo)
 
-    query_parser = commands.add_parser("query", help="print the insights JSON for a set of parameters")
-    _add_db(query_parser)
-    query_parser.add_argument("--params", metavar="JSON", help="the request body, e.g. '{\"source\": \"google.com\"}'")
-    for name in PARAMETER_NAMES:
-        query_parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE",
-                                  help=f"the {name} parameter (overrides --params)")
-    query_parser.set_defaults(run=_run_query)
+    for query_command in QUERY_COMMANDS:
+        add_query_command(commands, query_command)
 
-    serve_parser = commands.add_parser("serve", help="serve the HTTP API: POST /api/v1/insights")
+    serve_parser = commands.add_parser(
+        "serve", help="serve the HTTP API: POST /api/v1/insights",
+        description="Serve the HTTP API (docs/api.md#http-api). Each limit (docs/api.md#limits) is set by its flag,"
+                    " else by its environment variable, else by its default.",
+    )
     _add_db(serve_parser)
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
@@ -104,9 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure-no-auth", action="store_true",
         help="development only: answer every request without an API key",
     )
+    for option in LIMIT_OPTIONS:
+        serve_parser.add_argument(
+            option.flag, dest=option.name, type=_limit_type(option), default=None,
+            metavar="N" if option.kind is int else "SECONDS",
+            help=f"{option.help} (environment {option.environment}; default {option.default:g})",
+        )
     serve_parser.set_defaults(run=_run_serve)
 
-    apikey_parser = commands.add_parser("apikey", help="create, list and revoke API keys of the HTTP API")
+    apikey_parser = commands.add_parser(
+        "apikey", help="create, list and revoke API keys of the HTTP API",
+        description="API keys live, as hashes, in the settings file DB.settings.json beside the database"
+                    " (docs/api.md#authentication); changing them never rewrites the database.",
+    )
     apikey_commands = apikey_parser.add_subparsers(dest="apikey_command", required=True, parser_class=_Parser)
     create_parser = apikey_commands.add_parser("create", help="create a key and print it once (last line)")
     _add_db(create_parser)
@@ -124,6 +152,86 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, type=Path, metavar="DB", help="the DuckDB database file")
+
+
+# --- the query commands: one declaration each, the same flags for all ----------------------------
+
+
+@dataclass(frozen=True)
+class QueryCommand:
+    """A command that answers one endpoint (docs/api.md#command-line).
+
+    ``endpoint`` names its parameters (:data:`insights_core.vocabulary.ENDPOINT_PARAMETERS`),
+    which become ``--params`` keys and one flag each; ``parse`` validates the
+    request body, ``compute`` answers it on a store connection, and ``table``
+    is what ``--format csv`` prints.
+    """
+
+    name: str
+    help: str
+    endpoint: str
+    parse: Callable[[Mapping[str, Any]], Any]
+    compute: Callable[[Any, Any], dict[str, Any]]
+    table: Callable[[Mapping[str, Any]], Table]
+
+
+QUERY_COMMANDS: tuple[QueryCommand, ...] = (
+    QueryCommand(
+        "query", "print the insights JSON (or the channel table as CSV) for a set of parameters",
+        "insights", parse_params, compute_insights, channel_table,
+    ),
+)
+"""Every query command; ``attribution``, ``timeseries`` and ``breakdown`` join with theirs."""
+
+PARAMETER_FLAGS: Mapping[str, tuple[str, str]] = {
+    "start_date": ("D", "window start: YYYY-MM-DD or an ISO 8601 datetime"),
+    "end_date": ("D", "window end, inclusive: YYYY-MM-DD or an ISO 8601 datetime"),
+    "conversion_page": ("URL", "sessions with a conversion on this exact page"),
+    "meta_type": ("T", "sessions with a conversion of this meta_type"),
+    "meta_id": ("ID", "sessions with a conversion of this meta_id"),
+    "source": ("S", "sessions from this source, e.g. google.com"),
+    "medium": ("M", "sessions of this medium, e.g. organic"),
+    "campaign": ("C", "sessions of this utm_campaign"),
+    "content": ("C", "sessions of this utm_content"),
+    "term": ("T", "sessions of this utm_term"),
+    "landing_page": ("URL", "sessions landing on this exact URL"),
+    "channel": ("CH", "sessions on this channel, medium/source, e.g. organic/google.com"),
+    "channel_group": ("G", "sessions in this channel group, e.g. 'Paid Search'"),
+    "touch_scope": ("SCOPE", f"the sessions' role: {', '.join(TOUCH_SCOPES)} (default any)"),
+    "lookback_days": ("N", "days before a conversion a session still counts"),
+    "half_life_days": ("X", "time-decay half-life in days"),
+    "conversions": ("|".join(ATTRIBUTED_CONVERSIONS), "attribute each user's first conversion, or all (default first)"),
+    "top_paths": ("N", "how many conversion paths to list"),
+    "interval": ("|".join(TREND_INTERVALS), "the buckets' period (default day)"),
+    "dimension": ("DIMENSION", f"what to break down by: {', '.join(BREAKDOWN_DIMENSIONS)}"),
+    "limit": ("N", "how many rows to list"),
+}
+"""Metavariable and help of the flag of every parameter; the flag is the name with dashes.
+A numeric parameter's help also gets its range and default from ``params.NUMBER_RANGES``."""
+
+
+def parameter_flag(name: str) -> str:
+    """The command-line flag of a parameter: ``touch_scope`` -> ``--touch-scope``."""
+    return "--" + name.replace("_", "-")
+
+
+def add_query_command(commands: Any, command: QueryCommand) -> argparse.ArgumentParser:
+    """Add ``command``: ``--db``, ``--params``, one flag per parameter of its endpoint, ``--format``."""
+    parser = commands.add_parser(command.name, help=command.help)
+    _add_db(parser)
+    parser.add_argument("--params", metavar="JSON", help="the request body, e.g. '{\"source\": \"google.com\"}'")
+    for name in ENDPOINT_PARAMETERS[command.endpoint]:
+        metavar, help_text = PARAMETER_FLAGS[name]
+        if name in NUMBER_RANGES:
+            number_range = NUMBER_RANGES[name]
+            help_text += f": {number_range.describe()}, default {number_range.default:g}"
+        parser.add_argument(parameter_flag(name), dest=name, metavar=metavar, help=f"{help_text} (overrides --params)")
+    parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default="json",
+        help="json: the answer (default); csv: its table, spreadsheet-safe",
+    )
+    parser.set_defaults(run=partial(_run_query_command, command))
+    return parser
 
 
 def _positive_int(text: str) -> int:
@@ -182,20 +290,37 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_query(args: argparse.Namespace) -> int:
-    params = _query_params(args)
+def _run_query_command(command: QueryCommand, args: argparse.Namespace) -> int:
+    """Parse the parameters (before opening the store), compute on a snapshot, print JSON or the CSV table."""
+    params = command.parse(request_body(args, ENDPOINT_PARAMETERS[command.endpoint]))
     with StoreFile(args.db).snapshot() as con:
-        document = compute_insights(con, params)
-    sys.stdout.write(to_json(document))
+        answer = command.compute(con, params)
+    if args.format == "csv":
+        if "message" in answer:
+            _say(answer["message"])  # the table is then the header alone; say why on stderr
+        sys.stdout.write(to_csv(command.table(answer)))
+    else:
+        sys.stdout.write(to_json(answer))
     return 0
 
 
+def _limit_type(option: Any) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return option.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
+
+
 def _run_serve(args: argparse.Namespace) -> int:
-    store_file = _existing_store(args.db)
+    _existing_store(args.db)
     env_keys = apikeys.env_keys()
-    with store_file.snapshot() as con:
-        stored_keys = len(apikeys.active_key_hashes(con))
-    store_file.close()
+    try:
+        limits = limits_from(os.environ, {option.name: getattr(args, option.name) for option in LIMIT_OPTIONS})
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    stored_keys = len(apikeys.active_key_hashes(SettingsFile(args.db)))
     if args.insecure_no_auth:
         _say("WARNING: --insecure-no-auth: every request is answered without an API key;"
              " use this only for development on a trusted machine")
@@ -204,35 +329,51 @@ def _run_serve(args: argparse.Namespace) -> int:
             f"no API keys: create one with 'insights apikey create --db {args.db} --name NAME' or set"
             f" {apikeys.ENV_VARIABLE}; or start with --insecure-no-auth for development"
         )
-    from .api import serve  # FastAPI and uvicorn load only for this command
+    from .api import app  # FastAPI and uvicorn load only for this command
 
     _say(f"serving {args.db} at http://{args.host}:{args.port}/api/v1/insights"
-         f" (docs at /docs, {stored_keys} stored and {len(env_keys)} environment key(s))")
-    serve(args.db, args.host, args.port, require_auth=not args.insecure_no_auth, env_keys=env_keys)
+         f" (docs at /docs, {stored_keys} stored and {len(env_keys)} environment key(s);"
+         f" {limits.max_computations} computations at once, {limits.max_queued} queued,"
+         f" {limits.query_timeout:g} s per computation)")
+    app.serve(args.db, args.host, args.port, require_auth=not args.insecure_no_auth, env_keys=env_keys,
+              limits=limits)
     return 0
 
 
 def _existing_store(path: Path) -> StoreFile:
-    """Key commands change an existing database; they never create one by a typo."""
+    """Key commands and the server need an existing store; they never create one by a typo.
+
+    Opening it checks that it is an Insights store (and upgrades an older
+    one); the keys themselves live in the settings file beside it.
+    """
     store_file = StoreFile(path)
+    store_file.check_path()
     if not store_file.exists():
         raise UsageError(f"no database at {path}: create one with 'insights load' or 'insights demo'")
+    try:
+        with store_file.snapshot():
+            pass
+    finally:
+        store_file.close()
     return store_file
+
+
+def _waiting_for(path: Path) -> Callable[[], None]:
+    return lambda: _say(f"waiting for another change of the API keys of {path} to finish")
 
 
 def _run_apikey_create(args: argparse.Namespace) -> int:
     apikeys.check_name(args.name)
-    with _existing_store(args.db).edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
-        key = apikeys.create_key(con, args.name)
+    _existing_store(args.db)
+    key = apikeys.create_key(SettingsFile(args.db), args.name, waiting=_waiting_for(args.db))
     print(f"Created API key {args.name!r}. Only its hash is stored: copy the key now, it is not shown again.")
     print(key)
     return 0
 
 
 def _run_apikey_list(args: argparse.Namespace) -> int:
-    store_file = StoreFile(args.db)
-    with store_file.snapshot() as con:
-        keys = apikeys.list_keys(con, apikeys.KeyUsageLog(args.db).read())
+    _existing_store(args.db)
+    keys = apikeys.list_keys(SettingsFile(args.db))
     if not keys:
         print(f"no API keys; create one with 'insights apikey create --db {args.db} --name NAME'")
         return 0
@@ -248,8 +389,8 @@ def _run_apikey_list(args: argparse.Namespace) -> int:
 
 
 def _run_apikey_revoke(args: argparse.Namespace) -> int:
-    with _existing_store(args.db).edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
-        apikeys.revoke_key(con, args.name)
+    _existing_store(args.db)
+    apikeys.revoke_key(SettingsFile(args.db), args.name, waiting=_waiting_for(args.db))
     print(f"Revoked API key {args.name!r}; running servers reject it from their next request.")
     return 0
 
@@ -258,21 +399,41 @@ def _moment(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") + "Z" if moment is not None else ""
 
 
-def _query_params(args: argparse.Namespace) -> dict[str, Any]:
-    """The request body: ``--params`` JSON, then the per-parameter flags on top."""
-    params: Any = {}
+def request_body(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    """The request body: ``--params`` JSON, then the per-parameter flags on top.
+
+    Flags are text; numeric parameters given as flags become numbers here
+    (:func:`insights_core.params.parameter_from_text`), while ``--params`` is
+    the API's typed body, read as JSON.
+    """
+    body: dict[str, Any] = {}
     if args.params is not None:
-        try:
-            params = json.loads(args.params)
-        except json.JSONDecodeError as error:
-            raise UsageError(f"--params is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-        if not isinstance(params, dict):
-            raise UsageError("--params must be a JSON object, e.g. '{\"source\": \"google.com\"}'")
-    for name in PARAMETER_NAMES:
+        body = _params_json(args.params)
+    for name in names:
         value = getattr(args, name)
         if value is not None:
-            params[name] = value
-    return params
+            body[name] = parameter_from_text(name, value)
+    return body
+
+
+def _params_json(text: str) -> dict[str, Any]:
+    """``--params`` as a JSON object; anything else is a one-line usage error."""
+    try:
+        body = json.loads(text, parse_constant=_not_json)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--params is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise UsageError("--params is nested too deeply to be a request body") from None
+    except ValueError:  # Python's JSON parser refuses integers of more than 4,300 digits
+        raise UsageError("--params holds a number of more than 4,300 digits; no parameter takes one that long") from None
+    if not isinstance(body, dict):
+        raise UsageError("--params must be a JSON object, e.g. '{\"source\": \"google.com\"}'")
+    return body
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON, though Python's parser accepts them."""
+    raise UsageError(f"--params is not valid JSON: {quoted(constant)} is not a JSON value")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,13 @@ assist, email follows the first conversion) so that every metric and every
 touch_scope of SPEC 3.3 / 4 has something to show. Every step is vectorised
 numpy / pyarrow over all rows at once, so a million users take seconds, and
 the same (users, seed, end) always gives identical tables.
+
+Traffic is steady up to `end`: journeys start before the window and run on
+past its end, and what is written is only what falls inside it, as an export
+of a live site would be. Visits follow a weekly and a daily rhythm and a
+gentle growth trend, so only today's unfinished day is lower. Conversions carry
+a value (an order total, or the value a marketer gives a lead), and the
+traffic covers every channel group of docs/data.md#channel-groups.
 """
 
 from __future__ import annotations
@@ -31,17 +38,29 @@ SESSION_COLUMNS = (
     "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
 )
 CONVERSION_COLUMNS = (
-    "conversion_id", "session_id", "converted_at", "conversion_page", "meta_type", "meta_id",
+    "conversion_id", "session_id", "converted_at", "conversion_page", "meta_type", "meta_id", "value",
 )
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+VALUE = pa.decimal128(12, 2)
 
 _MICROS_PER_SECOND = 1_000_000
+_MICROS_PER_HOUR = 3_600 * _MICROS_PER_SECOND
 _MICROS_PER_DAY = 86_400 * _MICROS_PER_SECOND
 _WINDOW_MICROS = WINDOW // timedelta(microseconds=1)
-# A journey's idle time is squeezed to fit this, leaving room for its sessions.
-_JOURNEY_BUDGET_MICROS = 85 * _MICROS_PER_DAY
+# Journeys begin up to this long before the window, so its first days already hold
+# returning visitors, just as its last days hold journeys that are still going on.
+_RUN_IN_MICROS = 30 * _MICROS_PER_DAY  # 99 % of sessions come within 30 days of a visitor's first
 _NULL = pa.scalar(None, pa.string())
+
+# How busy the site is: Monday..Sunday (a B2B site is quiet at weekends), each hour of the
+# day in UTC (Europe's working day, then America's), and growth over the 90 days.
+_WEEKDAY_RHYTHM = np.array([1.10, 1.14, 1.12, 1.08, 0.96, 0.62, 0.60])
+_HOURLY_RHYTHM = np.array([
+    0.55, 0.45, 0.38, 0.35, 0.38, 0.50, 0.70, 0.95, 1.15, 1.25, 1.30, 1.30,
+    1.30, 1.45, 1.55, 1.55, 1.50, 1.40, 1.25, 1.10, 0.95, 0.85, 0.75, 0.65,
+])
+_GROWTH_OVER_WINDOW = 0.12
 
 # Session roles of SPEC 3.3 as the generator plans them; _BROWSE = a non-converter's later session.
 _FIRST, _ASSIST, _CONVERTING, _AFTER, _BROWSE = range(5)
@@ -51,16 +70,17 @@ _SESSIONS_PER_USER = (0.35, 0.18, 0.13, 0.10, 0.08, 0.07, 0.05, 0.04)
 
 # Traffic kinds are the generator's own ground truth, never written out. Arrays below are
 # indexed by kind, in the order of `_raw_traffic`'s builders:
-#   paid search, organic search, referral, social, paid social, email, AI assistant, direct
-_ACQUISITION = np.array([0.20, 0.25, 0.08, 0.10, 0.07, 0.03, 0.04, 0.23])
-_CONVERSION_PROBABILITY = np.array([0.45, 0.22, 0.25, 0.12, 0.20, 0.25, 0.35, 0.20])
-_CONVERTS_IN_FIRST_SESSION = np.array([0.75, 0.20, 0.25, 0.20, 0.35, 0.30, 0.40, 0.30])
-_MEAN_GAP_DAYS = np.array([0.4, 4.0, 4.0, 5.0, 2.0, 3.0, 3.0, 3.0])
+#   paid search, organic search, referral, social, paid social, email, AI assistant, direct,
+#   display, affiliate, other paid (review-site listings, podcast ads), other tagged (print, QR codes)
+_ACQUISITION = np.array([0.18, 0.23, 0.07, 0.09, 0.07, 0.03, 0.04, 0.20, 0.04, 0.03, 0.015, 0.005])
+_CONVERSION_PROBABILITY = np.array([0.45, 0.22, 0.25, 0.12, 0.20, 0.25, 0.35, 0.20, 0.10, 0.35, 0.25, 0.15])
+_CONVERTS_IN_FIRST_SESSION = np.array([0.75, 0.20, 0.25, 0.20, 0.35, 0.30, 0.40, 0.30, 0.15, 0.50, 0.40, 0.25])
+_MEAN_GAP_DAYS = np.array([0.4, 4.0, 4.0, 5.0, 2.0, 3.0, 3.0, 3.0, 5.0, 1.5, 3.0, 4.0])
 _ROLE_CHANNELS = {
-    _ASSIST: (0.08, 0.32, 0.16, 0.12, 0.05, 0.03, 0.05, 0.19),
-    _CONVERTING: (0.24, 0.15, 0.05, 0.03, 0.08, 0.06, 0.04, 0.35),
-    _AFTER: (0.03, 0.08, 0.03, 0.03, 0.03, 0.55, 0.02, 0.23),
-    _BROWSE: (0.10, 0.28, 0.10, 0.12, 0.05, 0.02, 0.03, 0.30),
+    _ASSIST: (0.08, 0.30, 0.15, 0.12, 0.05, 0.03, 0.05, 0.17, 0.04, 0.02, 0.01, 0.005),
+    _CONVERTING: (0.24, 0.15, 0.05, 0.03, 0.08, 0.06, 0.04, 0.33, 0.01, 0.04, 0.01, 0.005),
+    _AFTER: (0.03, 0.08, 0.03, 0.03, 0.03, 0.55, 0.02, 0.23, 0.02, 0.01, 0.005, 0.005),
+    _BROWSE: (0.10, 0.27, 0.10, 0.12, 0.05, 0.02, 0.03, 0.28, 0.04, 0.01, 0.01, 0.005),
 }
 
 _SHORT_GAP_SHARE = 0.3          # coming back within the hour or so
@@ -96,6 +116,15 @@ _CONVERSION_KINDS = (
     ("custom", "plan_upgraded", "/app/billing", 0.02, 0.45),
 )
 _META_TYPES, _META_IDS, _CONVERSION_PATHS, _FIRST_CONVERSION, _REPEAT_CONVERSION = zip(*_CONVERSION_KINDS)
+
+# The value of each conversion kind above, in cents: the lead value a marketer sets for a form,
+# or the order total of an upgrade (a plan at 49, 99 or 299 a month, or a year at 20 % off).
+# None: never valued (a newsletter sign-up); shares of valued kinds still arrive without one.
+_LEAD_VALUES = (250_00, 100_00, 40_00, 20_00, None, 100_00, 60_00, 400_00, None)
+_NO_VALUE_SHARE = (0.02, 0.30, 0.02, 0.02, 1.0, 0.30, 0.02, 0.02, 0.02)
+_PLAN_PRICES = np.array([49_00, 99_00, 299_00, 470_40, 950_40, 2_870_40])
+_PLAN_WEIGHTS = (0.30, 0.30, 0.10, 0.12, 0.13, 0.05)
+_UPGRADE = _META_IDS.index("plan_upgraded")
 
 
 @dataclass(frozen=True)
@@ -137,10 +166,8 @@ def generate_demo(users: int = 5_000, seed: int = 7, end: datetime | None = None
     """
     if users < 1:
         raise ValueError("users must be at least 1")
-    end_micros = _end_micros(end)
     rng = np.random.default_rng(seed)
-    plan = _conversion_plan(rng, _sessions_per_user(rng, users), _choose(rng, _ACQUISITION, users))
-    journeys = _journeys(rng, plan, end_micros)
+    journeys = _journeys(rng, users, _Clock.ending_at(_end_micros(end)))
     order = np.argsort(journeys.started, kind="stable")
     session_ids = _ids("s", len(order), 7)
     sessions = _sessions_table(rng, journeys, order, session_ids, users)
@@ -195,26 +222,133 @@ def _conversion_plan(
     )
 
 
-def _journeys(rng: np.random.Generator, plan: _Plan, end_micros: int) -> _Journeys:
-    """Expand the per-user plan to one row per session with channel and timing."""
-    sessions_per_user = plan.sessions_per_user
-    user = np.repeat(np.arange(len(sessions_per_user)), sessions_per_user)
-    first_row = np.cumsum(sessions_per_user) - sessions_per_user
-    position = np.arange(len(user)) - first_row[user]
+@dataclass(frozen=True)
+class _Clock:
+    """How busy the site is, hour by hour, from the run-in before the window up to `end`.
+
+    Journeys are laid out on an even "activity" clock and then read off this one:
+    an hour twice as busy as average takes twice as many sessions. So every session,
+    first or returning, follows the weekly and daily rhythm and the trend, and a
+    visitor's next visit after a Friday evening tends to come on Monday.
+    """
+
+    first_hour: int
+    activity: np.ndarray
+    """Activity at each hour boundary (int64, microseconds at average busyness)."""
+    end: int
+
+    @classmethod
+    def ending_at(cls, end: int) -> _Clock:
+        first_hour = (end - _WINDOW_MICROS - _RUN_IN_MICROS) // _MICROS_PER_HOUR * _MICROS_PER_HOUR
+        hours = (end - first_hour) // _MICROS_PER_HOUR + 1  # the hour `end` falls in, whole
+        starts = first_hour + np.arange(hours, dtype=np.int64) * _MICROS_PER_HOUR
+        weekday = (starts // _MICROS_PER_DAY + 3) % 7  # 1 Jan 1970 was a Thursday
+        growth = (1.0 + _GROWTH_OVER_WINDOW) ** ((starts - end) / _WINDOW_MICROS)
+        busy = _WEEKDAY_RHYTHM[weekday] * _HOURLY_RHYTHM[starts // _MICROS_PER_HOUR % 24] * growth
+        widths = np.maximum(np.rint(busy / busy.mean() * _MICROS_PER_HOUR), 1).astype(np.int64)
+        return cls(first_hour, np.concatenate([[0], np.cumsum(widths)]), end)
+
+    @property
+    def stretch(self) -> float:
+        """How much faster than average the busiest hour runs: a session's length times this
+        on the activity clock is at least its length on the calendar."""
+        return float(np.diff(self.activity).max()) / _MICROS_PER_HOUR * 1.001
+
+    def activity_at(self, micros: int) -> int:
+        """The activity clock's reading at a calendar time inside the clock's span."""
+        hour = (micros - self.first_hour) // _MICROS_PER_HOUR
+        width = int(self.activity[hour + 1] - self.activity[hour])  # Python ints: the product needs more than 64 bits
+        into = micros - self.first_hour - hour * _MICROS_PER_HOUR
+        return int(self.activity[hour]) + into * width // _MICROS_PER_HOUR
+
+    def calendar(self, activity: np.ndarray) -> np.ndarray:
+        """Calendar times (int64 µs) of activity readings; readings past the end run on at the last hour's pace."""
+        hour = np.clip(np.searchsorted(self.activity, activity, side="right") - 1, 0, len(self.activity) - 2)
+        width = (self.activity[hour + 1] - self.activity[hour]).astype(np.float64)
+        into = (activity - self.activity[hour]) / width * _MICROS_PER_HOUR
+        return self.first_hour + hour * _MICROS_PER_HOUR + into.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    """The planned sessions that lie wholly inside the window (an export holds no others),
+    in candidate user then position order."""
+
+    user: np.ndarray
+    position: np.ndarray
+    started: np.ndarray
+    duration: np.ndarray
+
+
+def _journeys(rng: np.random.Generator, users: int, clock: _Clock) -> _Journeys:
+    """Plan journeys for enough visitors, keep the sessions inside the window, and the first `users` visitors that have one.
+
+    Visitors arrive evenly on the activity clock from the run-in to `end`; those who
+    arrive during the run-in appear only with their later sessions, and journeys that
+    are not over by `end` are cut there. Which visitors are kept does not depend on
+    when they came, so the traffic stays steady across the whole window.
+    """
+    window_start = clock.activity_at(clock.end - _WINDOW_MICROS)
+    arriving_inside = 1.0 - window_start / clock.activity_at(clock.end)
+    candidates = int(users / arriving_inside * 1.03) + 64
+    while True:
+        sessions_per_user = _sessions_per_user(rng, candidates)
+        plan = _conversion_plan(rng, sessions_per_user, _choose(rng, _ACQUISITION, candidates))
+        timeline = _timeline(rng, plan, clock)
+        kept_users = np.flatnonzero(np.bincount(timeline.user, minlength=candidates))[:users]
+        if kept_users.size == users:
+            break
+        candidates = candidates * 3 // 2 + 64  # unlucky draw: plan again with more visitors
+    new_user = np.full(candidates, -1, dtype=np.int64)
+    new_user[kept_users] = np.arange(users)
+    rows = np.flatnonzero(new_user[timeline.user] >= 0)
+    user = timeline.user[rows]
+    position = timeline.position[rows]
     first_converting = position == plan.first_converting[user]
     repeat_converting = position == plan.repeat_converting[user]
     role = _session_roles(position, plan.first_converting[user])
-    duration = _durations(rng, first_converting | repeat_converting)
-    started = _start_times(rng, plan, user, position, first_row, duration, end_micros)
     return _Journeys(
-        user=user,
+        user=new_user[user],
         channel=_session_channels(rng, role, plan.acquisition[user]),
-        started=started,
-        duration=duration,
-        has_exit=rng.random(len(user)) >= _MISSING_EXIT_SHARE,
+        started=timeline.started[rows],
+        duration=timeline.duration[rows],
+        has_exit=rng.random(rows.size) >= _MISSING_EXIT_SHARE,
         first_converting=first_converting,
         repeat_converting=repeat_converting,
     )
+
+
+def _timeline(rng: np.random.Generator, plan: _Plan, clock: _Clock) -> _Timeline:
+    """Start times of every planned session: hours to weeks apart, never overlapping.
+
+    Gaps are drawn on the activity clock (a session's length counts `clock.stretch`
+    times there, so it still fits before the next one on the calendar) and read off
+    the calendar afterwards.
+    """
+    sessions_per_user = plan.sessions_per_user
+    candidates = len(sessions_per_user)
+    user = np.repeat(np.arange(candidates), sessions_per_user)
+    first_row = np.cumsum(sessions_per_user) - sessions_per_user
+    position = np.arange(len(user)) - first_row[user]
+    converting = (position == plan.first_converting[user]) | (position == plan.repeat_converting[user])
+    duration = _durations(rng, converting)
+    n = len(user)
+    mean_gap = _MEAN_GAP_DAYS[plan.acquisition[user]] * _MICROS_PER_DAY
+    short = rng.random(n) < _SHORT_GAP_SHARE
+    idle = np.where(short, rng.exponential(_MICROS_PER_HOUR, n), rng.exponential(mean_gap))
+    previous_duration = np.roll(duration, 1)
+    step = (previous_duration * clock.stretch + idle).astype(np.int64)
+    step[first_row] = 0
+    offset = np.cumsum(step)
+    offset -= offset[first_row][user]
+    activity_end = clock.activity_at(clock.end)
+    activity = (rng.random(candidates) * activity_end).astype(np.int64)[user] + offset
+    rows = np.flatnonzero(activity >= clock.activity_at(clock.end - _WINDOW_MICROS))
+    rows = rows[activity[rows] <= activity_end]
+    started = clock.calendar(activity[rows])
+    inside = (started >= clock.end - _WINDOW_MICROS) & (started + duration[rows] <= clock.end)
+    rows, started = rows[inside], started[inside]
+    return _Timeline(user=user[rows], position=position[rows], started=started, duration=duration[rows])
 
 
 def _session_roles(position: np.ndarray, first_converting: np.ndarray) -> np.ndarray:
@@ -248,41 +382,6 @@ def _durations(rng: np.random.Generator, converting: np.ndarray) -> np.ndarray:
     seconds = rng.lognormal(mean=np.log(75.0), sigma=1.3, size=len(converting))
     seconds += np.where(converting, rng.uniform(45.0, 600.0, len(converting)), 0.0)
     return (np.clip(seconds, 2.0, 3600.0) * _MICROS_PER_SECOND).astype(np.int64)
-
-
-def _start_times(
-    rng: np.random.Generator,
-    plan: _Plan,
-    user: np.ndarray,
-    position: np.ndarray,
-    first_row: np.ndarray,
-    duration: np.ndarray,
-    end_micros: int,
-) -> np.ndarray:
-    """Sessions of a user follow each other without overlap, hours to weeks apart, all inside the window.
-
-    Idle gaps are squeezed for the rare journey too long for the window, and each
-    journey starts at a random time that still lets it end before `end`.
-    """
-    n = len(user)
-    mean_gap = _MEAN_GAP_DAYS[plan.acquisition[user]] * _MICROS_PER_DAY
-    short = rng.random(n) < _SHORT_GAP_SHARE
-    idle = np.where(short, rng.exponential(3600.0 * _MICROS_PER_SECOND, n), rng.exponential(mean_gap))
-    idle[position == 0] = 0.0
-    previous_duration = np.roll(duration, 1)
-    previous_duration[position == 0] = 0
-    users = len(plan.sessions_per_user)
-    idle_total = np.bincount(user, weights=idle, minlength=users)
-    busy_total = np.bincount(user, weights=previous_duration, minlength=users)
-    squeeze = np.minimum(1.0, (_JOURNEY_BUDGET_MICROS - busy_total) / np.maximum(idle_total, 1.0))
-    step = previous_duration + (idle * squeeze[user]).astype(np.int64)
-    offset = np.cumsum(step)
-    offset -= offset[first_row][user]
-    last_row = first_row + plan.sessions_per_user - 1
-    span = offset[last_row] + duration[last_row]
-    slack = _WINDOW_MICROS - _MICROS_PER_SECOND - span
-    journey_start = end_micros - _WINDOW_MICROS + (rng.random(users) * slack).astype(np.int64)
-    return journey_start[user] + offset
 
 
 def _sessions_table(
@@ -332,6 +431,7 @@ def _conversions_table(
     converted = np.concatenate([converted, second])
     kinds = np.concatenate([kinds, _choose(rng, _REPEAT_CONVERSION, twice.size)])
     order = np.argsort(converted, kind="stable")
+    value = _values(rng, kinds[order])
     kinds = pa.array(kinds[order])
     columns = {
         "conversion_id": _ids("c", len(order), 7),
@@ -340,8 +440,21 @@ def _conversions_table(
         "conversion_page": pa.array([SITE + path for path in _CONVERSION_PATHS]).take(kinds),
         "meta_type": pa.array(_META_TYPES).take(kinds),
         "meta_id": pa.array(_META_IDS).take(kinds),
+        "value": value,
     }
     return pa.table([columns[name] for name in CONVERSION_COLUMNS], names=list(CONVERSION_COLUMNS))
+
+
+def _values(rng: np.random.Generator, kinds: np.ndarray) -> pa.Array:
+    """What each conversion is worth: its kind's lead value, or a plan's price for an upgrade; some have none."""
+    cents = np.array([value or 0 for value in _LEAD_VALUES], dtype=np.int64)[kinds]
+    upgrades = np.flatnonzero(kinds == _UPGRADE)
+    cents[upgrades] = _PLAN_PRICES[_choose(rng, _PLAN_WEIGHTS, upgrades.size)]
+    missing = rng.random(kinds.size) < np.array(_NO_VALUE_SHARE)[kinds]
+    unscaled = np.zeros((kinds.size, 2), dtype=np.int64)  # a decimal128 is a 128-bit count of cents
+    unscaled[:, 0] = cents
+    values = pa.Array.from_buffers(VALUE, kinds.size, [None, pa.py_buffer(unscaled)])
+    return pc.if_else(pa.array(missing), pa.scalar(None, VALUE), values)
 
 
 def _ids(prefix: str, count: int, digits: int) -> pa.Array:
@@ -358,7 +471,7 @@ def _raw_traffic(rng: np.random.Generator, channel: np.ndarray) -> dict[str, pa.
     """landing_page, referrer and utm_* of each session: built per traffic kind, put back in row order."""
     builders = (
         _paid_search, _organic_search, _referral, _social, _paid_social, _email,
-        _ai_assistant, _direct,
+        _ai_assistant, _direct, _display, _affiliate, _other_paid, _other_tagged,
     )
     counts = np.bincount(channel, minlength=len(builders))
     parts = [build(rng, int(count)) for build, count in zip(builders, counts)]
@@ -525,6 +638,78 @@ def _direct(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
     referrer = _only(rng.random(n) < 0.03, SITE + "/pricing")
     paths = ("/", "/pricing", "/login", "/features", "/docs/getting-started")
     return _untagged(_pages(rng, paths, n, (0.35, 0.2, 0.25, 0.1, 0.1)), referrer)
+
+
+def _display(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
+    """Banner ads on publisher sites, always tagged by the ad server; Google's also carry a gclid.
+
+    The tagged medium (display, cpm, banner) wins over the click id (docs/data.md#source-and-medium),
+    so they group as Display, not Paid Search.
+    """
+    network = _choose(rng, (0.55, 0.25, 0.20), n)
+    values = {
+        "utm_source": pa.array(("google", "criteo", "adroll")).take(network),
+        "utm_medium": _pick(rng, ("display", "cpm", "banner"), n, (0.5, 0.3, 0.2)),
+        "utm_campaign": _pick(rng, ("retargeting", "brand_awareness", "webinar_q3"), n, (0.5, 0.3, 0.2)),
+        "utm_content": _pick(rng, ("banner_a", "banner_b", "300x250", "728x90"), n),
+    }
+    columns, params = _utm(rng, values, column_share=0.3, query_share=0.5)
+    gclid = _param("gclid", pc.binary_join_element_wise("EAIaIQob", _token(rng, n, 40, _GCLID_ALPHABET), ""))
+    referrer = _pick(
+        rng, ("https://www.techradar.com/news/", "https://www.theverge.com/tech", "https://www.marketingweek.com/", None),
+        n, (0.2, 0.2, 0.2, 0.4),
+    )
+    paths = ("/", "/lp/attribution", "/demo", "/pricing")
+    landing = _landing(_pages(rng, paths, n), [*params, pc.if_else(network == 0, gclid, "")])
+    return {"landing_page": landing, "referrer": referrer, **columns}
+
+
+def _affiliate(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
+    """Partner links: review blogs and affiliate networks tag utm_medium=affiliate; a few forget the tags."""
+    partner = _choose(rng, (0.35, 0.25, 0.25, 0.15), n)
+    tagged = rng.random(n) < 0.9
+    values = {
+        "utm_source": _only(tagged, pa.array(("martech_weekly", "growthlab", "partnerstack", "impact")).take(partner)),
+        "utm_medium": _only(tagged, _pick(rng, ("affiliate", "affiliates"), n, (0.85, 0.15))),
+        "utm_campaign": _only(tagged, "partner_program"),
+    }
+    columns, params = _utm(rng, values, column_share=0.2, query_share=0.6)
+    referrer = pa.array((
+        "https://www.martechweekly.com/reviews/acme-analytics", "https://growthlab.io/tools/attribution",
+        None, None,
+    ), pa.string()).take(partner)
+    paths = ("/", "/pricing", "/signup", "/lp/partners")
+    return {"landing_page": _landing(_pages(rng, paths, n), params), "referrer": referrer, **columns}
+
+
+def _other_paid(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
+    """Paid placements that are neither search nor social ads: review-site listings, a podcast sponsorship."""
+    placement = _choose(rng, (0.5, 0.3, 0.2), n)
+    values = {
+        "utm_source": pa.array(("capterra", "g2", "martech_podcast")).take(placement),
+        "utm_medium": pa.array(("cpc", "ppc", "paid")).take(placement),
+        "utm_campaign": pa.array(("category_listing", "category_listing", "podcast_q3")).take(placement),
+    }
+    columns, params = _utm(rng, values, column_share=0.4, query_share=0.4)
+    referrer = pa.array((
+        "https://www.capterra.com/marketing-attribution-software/", "https://www.g2.com/categories/attribution",
+        None,
+    ), pa.string()).take(placement)
+    paths = ("/", "/pricing", "/demo")
+    return {"landing_page": _landing(_pages(rng, paths, n), params), "referrer": referrer, **columns}
+
+
+def _other_tagged(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
+    """Offline links tagged in-house (a QR code at a booth, a postcard, a partner's webinar): no group fits them."""
+    kind = _choose(rng, (0.4, 0.35, 0.25), n)
+    values = {
+        "utm_source": pa.array(("saastr_booth", "direct_mail", "partner_webinar")).take(kind),
+        "utm_medium": pa.array(("qr", "print", None), pa.string()).take(kind),
+        "utm_campaign": pa.array(("saastr_2025", "postcard_q3", "joint_webinar")).take(kind),
+    }
+    columns, params = _utm(rng, values, column_share=0.0, query_share=1.0)
+    paths = ("/", "/demo", "/webinar/q3-attribution")
+    return {"landing_page": _landing(_pages(rng, paths, n), params), "referrer": pa.nulls(n, pa.string()), **columns}
 
 
 # --- small string builders -----------------------------------------------------------------

@@ -1,55 +1,68 @@
-"""The SPEC 3 request parameters: parsed and validated in one place.
+"""Request parameters of every endpoint, parsed and validated in one place.
 
 Every interface (Python, command line, HTTP API, dashboard) hands the raw
-parameters to :func:`parse_params` and gets back an :class:`InsightsParams`
-or a :class:`ParameterError` naming the offending parameter, so a value means
-the same thing wherever it is typed.
+parameters of a request to the parse function of its endpoint and gets back
+a frozen parameter object, or one :class:`ParameterError` naming the
+offending parameter, so a value means the same thing wherever it is typed
+(docs/metrics.md#parameters, docs/api.md#errors).
+
+How values arrive. A request body is JSON: text parameters are JSON strings,
+numeric ones (``lookback_days``, ``half_life_days``, ``top_paths``,
+``limit``) are JSON numbers, and a number written as a string (``"90"``) is
+refused like a string written as a number, because a typed body is what an
+API client sends. An integer parameter takes a JSON number without a
+fractional part (``90``, and ``90.0`` as JSON Schema's ``integer`` allows).
+Booleans are never numbers. Command-line flags and URL query strings carry
+only text; those interfaces turn each value into its JSON type with
+:func:`parameter_from_text` (``--lookback-days 90``), which accepts plain
+decimal digits (and a fraction for ``half_life_days``) and names the
+parameter when the text is not such a number.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
 from typing import Any, Mapping
 
-TOUCH_SCOPES: tuple[str, ...] = ("any", "first", "converting", "assist", "after")
-"""SPEC 3.3 roles, ``any`` first because it is the default."""
-
-SESSION_FILTERS: tuple[str, ...] = (
-    "source", "medium", "campaign", "content", "term", "landing_page",
-)
-"""SPEC 3 session filters, matched exactly against the stored session."""
-
-CONVERSION_FILTERS: tuple[str, ...] = ("conversion_page", "meta_type", "meta_id")
-"""SPEC 3.2 conversion filters, satisfied together by one conversion."""
-
-PARAMETER_NAMES: tuple[str, ...] = (
-    "start_date", "end_date", *CONVERSION_FILTERS, *SESSION_FILTERS, "touch_scope",
-)
-"""Every SPEC 3 parameter, in the order the public doc lists them."""
+from .timestamps import format_instant, naive_utc, utc_now
+from . import vocabulary
+from .wording import QUOTE_LIMIT, counted, plural, quoted
 
 DEFAULT_WINDOW = timedelta(days=30)
-"""SPEC 3.1: the window is 30 days long unless both ends are given."""
+"""The window is 30 days long unless both ends are given (docs/metrics.md#window)."""
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_LONGEST_NUMBER_TEXT = 40
+"""Text longer than this is not converted to a number: no parameter's range needs that many digits."""
 
 
 class ParameterError(ValueError):
-    """A bad SPEC 3 parameter; ``field`` names it (``None`` for the body as a whole)."""
+    """A bad request parameter; ``field`` names it (``None`` for the body as a whole).
+
+    The command line answers it with exit status 2, the HTTP API with a 400
+    whose ``field`` is this one, the dashboard with a message under the widget.
+    """
 
     def __init__(self, field: str | None, message: str) -> None:
         super().__init__(message)
-        self.field = field
+        self.field = field if field is None or len(field) <= QUOTE_LIMIT else field[:QUOTE_LIMIT] + "…"
         self.message = message
+
+
+# --- the parameter objects ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class InsightsParams:
-    """Validated parameters; the window is resolved to naive UTC datetimes.
+    """The parameters of ``/insights``, which every other endpoint shares: they select the cohort.
 
-    Filters hold ``None`` when not given, so the object can key a cache and be
-    compared for equality.
+    The window is resolved to naive UTC datetimes; filters hold ``None`` when
+    not given, so the object can key a cache and be compared for equality.
     """
 
     start: datetime
@@ -63,68 +76,235 @@ class InsightsParams:
     content: str | None = None
     term: str | None = None
     landing_page: str | None = None
+    channel: str | None = None
+    channel_group: str | None = None
     touch_scope: str = "any"
 
     def session_filters(self) -> dict[str, str]:
-        """The session filters that were given, by SPEC 3 name."""
-        return {name: getattr(self, name) for name in SESSION_FILTERS if getattr(self, name) is not None}
+        """The session filters that were given, by parameter name (docs/metrics.md#session-filters)."""
+        return {name: value for name in vocabulary.SESSION_FILTERS if (value := getattr(self, name)) is not None}
 
     def conversion_filters(self) -> dict[str, str]:
-        """The conversion filters that were given, by SPEC 3 name."""
-        return {name: getattr(self, name) for name in CONVERSION_FILTERS if getattr(self, name) is not None}
+        """The conversion filters that were given, by parameter name (docs/metrics.md#conversion-filters)."""
+        return {name: value for name in vocabulary.CONVERSION_FILTERS if (value := getattr(self, name)) is not None}
 
     def to_request(self) -> dict[str, str]:
-        """The parameters as an explicit SPEC 3 request body (dates as ISO 8601 UTC).
+        """The parameters as an explicit request body (dates as ISO 8601 UTC), in the documented order.
 
         Feeding this back to :func:`parse_params` gives an equal object, so it is
         what the dashboard shows as the equivalent API call.
         """
-        body: dict[str, str] = {
-            "start_date": format_instant(self.start),
-            "end_date": format_instant(self.end),
-        }
-        for name, value in asdict(self).items():
-            if name not in ("start", "end", "touch_scope") and value is not None:
-                body[name] = value
+        body: dict[str, str] = {"start_date": format_instant(self.start), "end_date": format_instant(self.end)}
+        for name in (*vocabulary.CONVERSION_FILTERS, *vocabulary.SESSION_FILTERS):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
         if self.touch_scope != "any":
             body["touch_scope"] = self.touch_scope
         return body
 
 
-def format_instant(moment: datetime) -> str:
-    """A naive UTC datetime as ISO 8601 with ``Z``, keeping microseconds only when set."""
-    spec = "microseconds" if moment.microsecond else "seconds"
-    return moment.isoformat(timespec=spec) + "Z"
+@dataclass(frozen=True)
+class AttributionParams:
+    """The parameters of ``/attribution`` (docs/metrics.md#attribution)."""
+
+    cohort: InsightsParams
+    lookback_days: int = 90
+    half_life_days: float = 7.0
+    conversions: str = "first"
+    top_paths: int = 10
+
+    def to_request(self) -> dict[str, Any]:
+        """An explicit request body that :func:`parse_attribution_params` reads back to an equal object."""
+        return {**self.cohort.to_request(), **_own_values(self)}
+
+
+@dataclass(frozen=True)
+class TimeseriesParams:
+    """The parameters of ``/timeseries`` (docs/metrics.md#trend)."""
+
+    cohort: InsightsParams
+    interval: str = "day"
+
+    def to_request(self) -> dict[str, Any]:
+        """An explicit request body that :func:`parse_timeseries_params` reads back to an equal object."""
+        return {**self.cohort.to_request(), **_own_values(self)}
+
+
+@dataclass(frozen=True)
+class BreakdownParams:
+    """The parameters of ``/breakdown`` (docs/metrics.md#breakdown); ``dimension`` is required."""
+
+    cohort: InsightsParams
+    dimension: str
+    limit: int = 100
+
+    def to_request(self) -> dict[str, Any]:
+        """An explicit request body that :func:`parse_breakdown_params` reads back to an equal object."""
+        return {**self.cohort.to_request(), **_own_values(self)}
+
+
+def _own_values(params: AttributionParams | TimeseriesParams | BreakdownParams) -> dict[str, Any]:
+    """An endpoint's own parameters, every one written out (defaults too), in the documented order."""
+    return {field.name: getattr(params, field.name) for field in fields(params) if field.name != "cohort"}
+
+
+# --- numeric parameters ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    """The values a numeric parameter takes: ``low`` (or above it, when exclusive) to ``high``."""
+
+    low: int
+    high: int
+    default: int | float
+    integer: bool
+    low_exclusive: bool = False
+
+    def describe(self) -> str:
+        """How the range reads in a message: ``a whole number from 1 to 365``."""
+        if self.integer:
+            return f"a whole number from {self.low:,} to {self.high:,}"
+        return f"a number greater than {self.low:,} and at most {self.high:,}"
+
+    def holds(self, value: int | float) -> bool:
+        above = value > self.low if self.low_exclusive else value >= self.low
+        return above and value <= self.high
+
+
+NUMBER_RANGES: Mapping[str, NumberRange] = {
+    "lookback_days": NumberRange(1, 365, 90, integer=True),
+    "half_life_days": NumberRange(0, 365, 7.0, integer=False, low_exclusive=True),
+    "top_paths": NumberRange(1, 1000, 10, integer=True),
+    "limit": NumberRange(1, 1000, 100, integer=True),
+}
+"""Every numeric parameter: its range and default (docs/metrics.md#attribution, #breakdown)."""
+
+
+# --- parsing ------------------------------------------------------------------------------
 
 
 def parse_params(raw: Mapping[str, Any] | None, now: datetime | None = None) -> InsightsParams:
-    """Validate a SPEC 3 request body and resolve the window (SPEC 3.1).
+    """Validate an ``/insights`` request body and resolve the window (docs/metrics.md#window).
 
     ``now`` (aware or naive UTC) is the reference for the default window; it is a
     parameter so callers and tests can pin it.
     """
+    return _cohort(_checked_body("insights", raw), now)
+
+
+def parse_attribution_params(raw: Mapping[str, Any] | None, now: datetime | None = None) -> AttributionParams:
+    """Validate an ``/attribution`` request body (docs/metrics.md#attribution)."""
+    body = _checked_body("attribution", raw)
+    cohort = _cohort(body, now)
+    return AttributionParams(
+        cohort=cohort,
+        lookback_days=_number("lookback_days", body.get("lookback_days")),
+        half_life_days=float(_number("half_life_days", body.get("half_life_days"))),
+        conversions=_choice("conversions", body.get("conversions"), vocabulary.ATTRIBUTED_CONVERSIONS) or "first",
+        top_paths=_number("top_paths", body.get("top_paths")),
+    )
+
+
+def parse_timeseries_params(raw: Mapping[str, Any] | None, now: datetime | None = None) -> TimeseriesParams:
+    """Validate a ``/timeseries`` request body; too many buckets for the window is a bad ``interval``."""
+    body = _checked_body("timeseries", raw)
+    cohort = _cohort(body, now)
+    interval = _choice("interval", body.get("interval"), vocabulary.TREND_INTERVALS) or "day"
+    buckets = bucket_count(interval, cohort.start, cohort.end)
+    if buckets > vocabulary.MAX_TREND_BUCKETS:
+        raise ParameterError(
+            "interval",
+            f"interval {interval} gives {counted(buckets, 'bucket')} for this window, more than"
+            f" {vocabulary.MAX_TREND_BUCKETS:,}; choose a longer interval or a shorter window",
+        )
+    return TimeseriesParams(cohort=cohort, interval=interval)
+
+
+def parse_breakdown_params(raw: Mapping[str, Any] | None, now: datetime | None = None) -> BreakdownParams:
+    """Validate a ``/breakdown`` request body; ``dimension`` is required (docs/metrics.md#breakdown)."""
+    body = _checked_body("breakdown", raw)
+    cohort = _cohort(body, now)
+    dimension = _choice("dimension", body.get("dimension"), tuple(vocabulary.BREAKDOWN_DIMENSIONS))
+    if dimension is None:
+        choices = ", ".join(vocabulary.BREAKDOWN_DIMENSIONS)
+        raise ParameterError("dimension", f"dimension is required: one of {choices}")
+    return BreakdownParams(cohort=cohort, dimension=dimension, limit=_number("limit", body.get("limit")))
+
+
+def parameter_from_text(name: str, text: str) -> Any:
+    """A parameter typed as text (a command-line flag, a URL query string) as its JSON value.
+
+    Numeric parameters become numbers: ``"90"`` is ``90``, ``"7.5"`` is ``7.5``
+    (only ``half_life_days`` takes a fraction); text that is not plain decimal
+    digits is a :class:`ParameterError` naming the parameter. Every other
+    parameter is text already and is returned as it is; ``""`` stays ``""``,
+    which means "not given".
+    """
+    number_range = NUMBER_RANGES.get(name)
+    if number_range is None or text == "":
+        return text
+    pattern = _DIGITS if number_range.integer else _DECIMAL
+    if not pattern.fullmatch(text) or len(text) > _LONGEST_NUMBER_TEXT:
+        raise ParameterError(name, f"{name} must be {number_range.describe()}, got {quoted(text)}")
+    return int(text) if number_range.integer else float(text)
+
+
+def bucket_count(interval: str, start: datetime, end: datetime) -> int:
+    """How many UTC calendar periods of ``interval`` overlap the window (docs/metrics.md#trend).
+
+    Days are whole UTC days, weeks ISO weeks from Monday, months calendar months.
+    """
+    first, last = start.date(), end.date()
+    if interval == "day":
+        return (last - first).days + 1
+    if interval == "week":
+        return (last - timedelta(days=last.weekday()) - (first - timedelta(days=first.weekday()))).days // 7 + 1
+    if interval == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    raise ValueError(f"not an interval: {interval!r}")
+
+
+def _checked_body(endpoint: str, raw: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The body as a mapping whose keys all belong to ``endpoint``; else the error naming the others."""
     if raw is None:
-        raw = {}
+        return {}
     if not isinstance(raw, Mapping):
         raise ParameterError(None, "the request body must be a JSON object of parameters")
-    unknown = sorted(str(key) for key in raw if key not in PARAMETER_NAMES)
+    allowed = vocabulary.ENDPOINT_PARAMETERS[endpoint]
+    unknown = sorted(str(key) for key in raw if key not in allowed)
     if unknown:
+        names = ", ".join(_key_for_message(key) for key in unknown)
+        elsewhere = [
+            f"{key} is a parameter of /{other}"
+            for key in unknown
+            for other, accepted in vocabulary.ENDPOINT_PARAMETERS.items()
+            if other != endpoint and key in accepted and key not in vocabulary.INSIGHTS_PARAMETERS
+        ]
+        hint = f"; {'; '.join(elsewhere)}" if elsewhere else ""
         raise ParameterError(
             unknown[0],
-            f"unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
-            f" (allowed: {', '.join(PARAMETER_NAMES)})",
+            f"unknown {plural(len(unknown), 'parameter')} for /{endpoint}: {names}{hint}"
+            f" (allowed: {', '.join(allowed)})",
         )
-    values = {name: _given_string(name, raw.get(name)) for name in PARAMETER_NAMES}
+    return raw
+
+
+def _key_for_message(key: str) -> str:
+    """An unknown key as a message names it: as sent, or quoted and cut when it is very long."""
+    return key if len(key) <= QUOTE_LIMIT and key.isprintable() else quoted(key)
+
+
+def _cohort(body: Mapping[str, Any], now: datetime | None) -> InsightsParams:
+    """The shared parameters of a checked body (docs/metrics.md#parameters)."""
+    values = {name: _given_string(name, body.get(name)) for name in vocabulary.INSIGHTS_PARAMETERS}
 
     touch_scope = values["touch_scope"] or "any"
-    if touch_scope not in TOUCH_SCOPES:
-        raise ParameterError(
-            "touch_scope", f"touch_scope must be one of {', '.join(TOUCH_SCOPES)}, got {touch_scope!r}"
-        )
+    _choice("touch_scope", touch_scope, vocabulary.TOUCH_SCOPES)
 
     end = _parse_instant("end_date", values["end_date"], end_of_day=True)
     if end is None:
-        end = _naive_utc(now or datetime.now(timezone.utc))
+        end = naive_utc(now) if now is not None else utc_now()
     start = _parse_instant("start_date", values["start_date"], end_of_day=False)
     if start is None:
         if end - datetime.min < DEFAULT_WINDOW:
@@ -136,12 +316,12 @@ def parse_params(raw: Mapping[str, Any] | None, now: datetime | None = None) -> 
             f"start_date ({format_instant(start)}) is after end_date ({format_instant(end)})",
         )
 
-    filters = {name: values[name] for name in (*CONVERSION_FILTERS, *SESSION_FILTERS)}
+    filters = {name: values[name] for name in (*vocabulary.CONVERSION_FILTERS, *vocabulary.SESSION_FILTERS)}
     return InsightsParams(start=start, end=end, touch_scope=touch_scope, **filters)
 
 
 def _given_string(name: str, value: Any) -> str | None:
-    """SPEC 3: every parameter is a string; ``null`` and ``""`` mean not given."""
+    """A text parameter: a JSON string; ``null`` and ``""`` mean not given."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -153,12 +333,48 @@ def _given_string(name: str, value: Any) -> str | None:
     return value if value != "" else None
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str | None:
+    """One of ``choices``, or ``None`` when not given."""
+    text = _given_string(name, value)
+    if text is not None and text not in choices:
+        raise ParameterError(name, f"{name} must be one of {', '.join(choices)}, got {quoted(text)}")
+    return text
+
+
+def _number(name: str, value: Any) -> Any:
+    """A numeric parameter within its range (its default when not given)."""
+    number_range = NUMBER_RANGES[name]
+    if value is None or value == "":
+        return number_range.default
+    wanted = number_range.describe()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(name, f"{name} must be {wanted}, got {_json_type(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(name, f"{name} must be {wanted}, got {value!r}")
+    if not number_range.holds(value):
+        raise ParameterError(name, f"{name} must be {wanted}, got {_number_for_message(value)}")
+    if number_range.integer:
+        if isinstance(value, float) and not value.is_integer():
+            raise ParameterError(name, f"{name} must be {wanted}, got {value!r}")
+        return int(value)
+    return value
+
+
+def _number_for_message(value: int | float) -> str:
+    """A number as a message repeats it: at most about 200 digits, however many were sent."""
+    if isinstance(value, int) and value.bit_length() > 3 * QUOTE_LIMIT:  # more than ~180 digits
+        return f"a number of more than {QUOTE_LIMIT * 9 // 10} digits"
+    return repr(value)
+
+
 def _json_type(value: Any) -> str:
     """The JSON name of a Python value's type, for error messages."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number"
+    if isinstance(value, str):
+        return "a string"
     if isinstance(value, (list, tuple)):
         return "an array"
     if isinstance(value, Mapping):
@@ -167,7 +383,7 @@ def _json_type(value: Any) -> str:
 
 
 def _parse_instant(name: str, text: str | None, *, end_of_day: bool) -> datetime | None:
-    """SPEC 3.1: ``YYYY-MM-DD`` (whole day, UTC) or an ISO 8601 datetime (offset → UTC)."""
+    """``YYYY-MM-DD`` (a whole UTC day) or an ISO 8601 datetime (an offset is converted to UTC)."""
     if text is None:
         return None
     stripped = text.strip()
@@ -177,19 +393,28 @@ def _parse_instant(name: str, text: str | None, *, end_of_day: bool) -> datetime
             return datetime.combine(day, time.max if end_of_day else time.min)
         if "T" not in stripped and " " not in stripped:
             raise ValueError("not a date or a datetime")
-        return _naive_utc(datetime.fromisoformat(stripped))
+        return naive_utc(datetime.fromisoformat(stripped))
     except OverflowError:
-        raise ParameterError(name, f"{name} is outside the supported range of dates, got {text!r}") from None
+        raise ParameterError(name, f"{name} is outside the supported range of dates, got {quoted(text)}") from None
     except ValueError:
         raise ParameterError(
             name,
             f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime"
-            f" (e.g. 2025-07-01T23:59:59Z), got {text!r}",
+            f" (e.g. 2025-07-01T23:59:59Z), got {quoted(text)}",
         ) from None
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    """An aware datetime converted to naive UTC; a naive one is already UTC (SPEC 3.1)."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+# --- names other modules imported from here before vocabulary.py held them ----------------------
+# The dashboard and the catalog still import these. They offer a widget, and the stored values, for
+# each filter, and a store has the channel_group column only from schema 3 on
+# (docs/architecture.md#migrations); until they import from vocabulary they keep the filters that
+# every store can answer. parse_params itself accepts every parameter of vocabulary.INSIGHTS_PARAMETERS.
+_FILTERS_NEWER_THAN_THESE_NAMES = ("channel", "channel_group")
+TOUCH_SCOPES = vocabulary.TOUCH_SCOPES
+CONVERSION_FILTERS = vocabulary.CONVERSION_FILTERS
+SESSION_FILTERS: tuple[str, ...] = tuple(
+    name for name in vocabulary.SESSION_FILTERS if name not in _FILTERS_NEWER_THAN_THESE_NAMES
+)
+PARAMETER_NAMES: tuple[str, ...] = tuple(
+    name for name in vocabulary.INSIGHTS_PARAMETERS if name not in _FILTERS_NEWER_THAN_THESE_NAMES
+)

@@ -1,4 +1,4 @@
-"""How SPEC 4 numbers are rounded and written.
+"""How the metrics' numbers are rounded and written (docs/metrics.md#rounding).
 
 The SQL returns exact integers (counts, sums of microseconds) and medians
 that are exact halves of microseconds; this module turns them into the
@@ -22,7 +22,7 @@ def round_half_up(value: Fraction, places: int) -> float:
 
 
 def pct(part: int, whole: int) -> str:
-    """SPEC 4 ``pct(a, b)``: ``"NN.NN%"``, ``"0.00%"`` when ``whole`` is 0."""
+    """``pct(a, b)`` of docs/metrics.md#rounding: ``"NN.NN%"``, ``"0.00%"`` when ``whole`` is 0."""
     if whole == 0:
         return "0.00%"
     hundredths = floor(Fraction(100 * 100 * part, whole) + Fraction(1, 2))
@@ -30,14 +30,14 @@ def pct(part: int, whole: int) -> str:
 
 
 def percentage(part: int, whole: int) -> float:
-    """A percentage as a number rounded to 2 decimals, 0 when ``whole`` is 0 (SPEC 4.3 bins)."""
+    """A percentage as a number rounded to 2 decimals, 0 when ``whole`` is 0 (the bins of docs/metrics.md#conversion-summary)."""
     if whole == 0:
         return 0.0
     return round_half_up(Fraction(100 * part, whole), 2)
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
-    """An average of counts to 1 decimal, ``None`` over nothing (SPEC 4.1)."""
+    """An average of counts to 1 decimal, ``None`` over nothing (docs/metrics.md#user-summary)."""
     if denominator == 0:
         return None
     return round_half_up(Fraction(numerator, denominator), 1)
@@ -53,8 +53,9 @@ def mean_seconds(total_us: int | None, count: int) -> float | None:
 def median_seconds(median_us: float | None) -> float | None:
     """A median of microsecond durations in seconds to 1 decimal; ``None`` over nothing.
 
-    DuckDB's median of integers is the exact mean of the two middle values
-    (a multiple of 0.5 µs, exactly representable as a double).
+    The engine's exact median of integers (``Dialect.exact_median``) is the mean
+    of the two middle values: a multiple of 0.5 µs, exactly representable as a
+    double for any duration under about 71 years.
     """
     if median_us is None:
         return None

@@ -88,6 +88,26 @@ WINDOW_PARAMETERS: tuple[str, ...] = ("start_date", "end_date")
 INSIGHTS_PARAMETERS: tuple[str, ...] = (*WINDOW_PARAMETERS, *CONVERSION_FILTERS, *SESSION_FILTERS, "touch_scope")
 """Every parameter of ``/insights``; the other endpoints take these and their own."""
 
+ATTRIBUTION_PARAMETERS: tuple[str, ...] = ("lookback_days", "half_life_days", "conversions", "top_paths")
+"""The parameters only ``/attribution`` takes (docs/metrics.md#attribution)."""
+
+TIMESERIES_PARAMETERS: tuple[str, ...] = ("interval",)
+"""The parameters only ``/timeseries`` takes (docs/metrics.md#trend)."""
+
+BREAKDOWN_PARAMETERS: tuple[str, ...] = ("dimension", "limit")
+"""The parameters only ``/breakdown`` takes (docs/metrics.md#breakdown)."""
+
+ENDPOINT_PARAMETERS: Mapping[str, tuple[str, ...]] = {
+    "insights": INSIGHTS_PARAMETERS,
+    "attribution": (*INSIGHTS_PARAMETERS, *ATTRIBUTION_PARAMETERS),
+    "timeseries": (*INSIGHTS_PARAMETERS, *TIMESERIES_PARAMETERS),
+    "breakdown": (*INSIGHTS_PARAMETERS, *BREAKDOWN_PARAMETERS),
+}
+"""Endpoint -> every parameter it accepts, in the documented order; any other key is unknown there."""
+
+OUTPUT_FORMATS: tuple[str, ...] = ("json", "csv")
+"""What the query commands print: the answer as JSON (the default) or its table as CSV (docs/api.md#csv-output)."""
+
 TOUCH_SCOPE_FLAGS: Mapping[str, str | None] = {
     "any": None,
     "first": "is_first",

@@ -1,4 +1,4 @@
-"""SPEC 5.1: the HTTP API, tested against a real ``insights serve`` (uvicorn) on a free loopback port.
+"""The HTTP API (docs/api.md#http-api), tested against a real ``insights serve`` (uvicorn) on a free loopback port.
 
 One server per module answers most tests: demo data covering July 2025 (so
 the public doc's examples find users), one stored key made with ``insights
@@ -40,15 +40,16 @@ from schemathesis.specs.openapi.checks import (
 import insights_core
 from api_server import ApiServer, clean_env, insights_command
 from support import make_demo_db
-from insights_core import apikeys
-from insights_core.api import MAX_BODY_BYTES
-from insights_core.api_schema import (
+from insights_core.api.limits import MAX_BODY_BYTES
+from insights_core.api.schema import (
     RESPONSE_EXAMPLE,
     TIME_FRAME_EXAMPLE,
     TOUCH_SCOPE_EXAMPLE,
     InsightsResponse,
     NoDataResponse,
 )
+from insights_core.auth import keys as apikeys
+from insights_core.auth.settings import SettingsFile
 from insights_core.demo import generate_demo
 from insights_core.params import PARAMETER_NAMES, TOUCH_SCOPES
 from insights_core.storefile import StoreFile
@@ -119,7 +120,7 @@ def expected_bytes(db: Path, params: dict) -> bytes:
 
 
 def assert_error(response: httpx.Response, status: int, code: str, field: str | None = None) -> dict:
-    """SPEC 5.1: ``{"error": {"code", "message", "field"}}`` and nothing else."""
+    """docs/api.md#errors: ``{"error": {"code", "message", "field"}}`` and nothing else."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -136,7 +137,7 @@ def assert_error(response: httpx.Response, status: int, code: str, field: str | 
 
 @pytest.mark.parametrize("header", ["Authentication", "Authorization"])
 def test_stored_key_works_in_both_headers(server, header):
-    """SPEC 5.1: `Authentication: <key>` (the public doc) and `Authorization: Bearer <key>`."""
+    """docs/api.md#authentication: `Authentication: <key>` (the public doc) and `Authorization: Bearer <key>`."""
     value = server.key if header == "Authentication" else f"Bearer {server.key}"
     response = httpx.post(server.base_url + ENDPOINT, json=TIME_FRAME_EXAMPLE, headers={header: value})
     assert response.status_code == 200, response.text
@@ -146,7 +147,7 @@ def test_stored_key_works_in_both_headers(server, header):
 @pytest.mark.parametrize("env_key", ENV_KEYS)
 @pytest.mark.parametrize("header", ["Authentication", "Authorization"])
 def test_environment_keys_work(server, env_key, header):
-    """SPEC 5.1: INSIGHTS_API_KEYS is comma-separated; blanks around keys are ignored."""
+    """docs/api.md#authentication: INSIGHTS_API_KEYS is comma-separated; blanks around keys are ignored."""
     value = env_key if header == "Authentication" else f"bearer {env_key}"
     response = httpx.post(server.base_url + ENDPOINT, json=TIME_FRAME_EXAMPLE, headers={header: value})
     assert response.status_code == 200, response.text
@@ -171,7 +172,7 @@ def test_missing_key_is_401(server):
     {"Authorization": "{key}"},
 ], ids=lambda headers: repr(headers))
 def test_wrong_key_is_401(server, headers):
-    """A key must match exactly, in a header form of SPEC 5.1."""
+    """A key must match exactly, in a header form of docs/api.md#authentication."""
     headers = {name: value.format(key=server.key, key_but_last=server.key[:-1]) for name, value in headers.items()}
     response = httpx.post(server.base_url + ENDPOINT, json=TIME_FRAME_EXAMPLE, headers=headers)
     assert_error(response, 401, "unauthorized")
@@ -184,7 +185,7 @@ def test_auth_is_checked_before_the_body(server):
 
 
 def test_revoked_key_is_rejected_within_a_second(server, client):
-    """SPEC 5.1: revoking a key (another process) takes effect without a restart."""
+    """docs/api.md#authentication: revoking a key (another process) takes effect without a restart."""
     key = create_key(server.db, "short-lived")
     url, headers = server.base_url + ENDPOINT, {"Authorization": f"Bearer {key}"}
     assert httpx.post(url, json=TIME_FRAME_EXAMPLE, headers=headers).status_code == 200
@@ -214,13 +215,13 @@ def test_new_key_works_without_restart(server):
 
 
 def test_last_use_is_listed(server):
-    """`insights apikey list` shows when a key was last used (from the server's sidecar file)."""
+    """`insights apikey list` shows when a key was last used (the server writes it into the settings file)."""
     key = create_key(server.db, "watched")
     before = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     assert httpx.post(server.base_url + ENDPOINT, json={}, headers={"Authentication": key}).status_code == 200
-    usage = apikeys.KeyUsageLog(server.db)
+    settings = SettingsFile(server.db)
     deadline = time.monotonic() + 5
-    while apikeys.hash_key(key) not in usage.read():
+    while next(info for info in apikeys.list_keys(settings) if info.name == "watched").last_used_at is None:
         assert time.monotonic() < deadline, "first use not recorded within 5 s"
         time.sleep(0.05)
     listing = run_insights("apikey", "list", "--db", str(server.db))
@@ -232,7 +233,7 @@ def test_last_use_is_listed(server):
 
 
 def test_serve_refuses_to_start_without_keys(tmp_path):
-    """SPEC 5.1: no stored key and no INSIGHTS_API_KEYS: no server, one line on stderr, exit 2."""
+    """docs/api.md#authentication: no stored key and no INSIGHTS_API_KEYS: no server, one line on stderr, exit 2."""
     db = make_demo_db(tmp_path / "keyless.duckdb", users=20, seed=1, end=DEMO_END)
     for env in (clean_env(), clean_env(INSIGHTS_API_KEYS=" , ")):
         result = run_insights("serve", "--db", str(db), "--port", "1", env=env)
@@ -254,7 +255,7 @@ def test_insecure_mode_warns_and_needs_no_key(insecure_server):
 
 @pytest.mark.parametrize("params", TYPICAL, ids=lambda params: json.dumps(params))
 def test_answer_is_the_core_document_byte_for_byte(server, client, params):
-    """SPEC 5: the body is exactly ``to_json(compute_insights(con, params))``."""
+    """docs/api.md#http-api: the body is exactly ``to_json(compute_insights(con, params))``."""
     response = client.post(ENDPOINT, json=params)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -282,7 +283,7 @@ def test_public_doc_examples(client, params):
 
 
 def test_no_data_is_200_with_the_spec_message(client):
-    """SPEC 3.4: an empty cohort is not an error. (The demo data ends in 2025, the default window is now.)"""
+    """docs/metrics.md#cohort: an empty cohort is not an error. (The demo data ends in 2025, the default window is now.)"""
     for body in (b"", b"{}", b"  \n", b'{"source": null, "medium": ""}'):
         response = client.post(ENDPOINT, content=body)
         assert response.status_code == 200
@@ -291,7 +292,7 @@ def test_no_data_is_200_with_the_spec_message(client):
 
 
 def test_concurrent_requests_are_all_answered_identically(server):
-    """SPEC 5.1: 200 requests from 16 threads, one DuckDB connection with a cursor each."""
+    """200 requests from 16 threads, one DuckDB connection with a cursor each."""
     params = TYPICAL[2]
     with httpx.Client(base_url=server.base_url, timeout=60, headers={"Authentication": server.key},
                       limits=httpx.Limits(max_connections=16)) as http:
@@ -302,7 +303,7 @@ def test_concurrent_requests_are_all_answered_identically(server):
 
 
 def test_load_while_serving_gives_the_old_or_the_new_answer(insecure_server, tmp_path):
-    """SPEC 1.3 + 5.1: `insights load` into the served file; no failure, never half a load."""
+    """docs/architecture.md#the-store-file: `insights load` into the served file; no failure, never half a load."""
     params = {"start_date": "2025-06-01", "end_date": "2025-08-10"}
     url = insecure_server.base_url + ENDPOINT
     before = httpx.post(url, json=params).content
@@ -344,7 +345,7 @@ def test_load_while_serving_gives_the_old_or_the_new_answer(insecure_server, tmp
 
 
 def test_internal_error_is_500_without_internals(insecure_server, tmp_path):
-    """SPEC 5.1: a server-side failure (here: the database replaced by a broken file) shows no internals."""
+    """docs/api.md#errors: a server-side failure (here: the database replaced by a broken file) shows no internals."""
     db = insecure_server.db
     saved = tmp_path / "saved.duckdb"
     shutil.copyfile(db, saved)
@@ -390,7 +391,7 @@ def test_internal_error_is_500_without_internals(insecure_server, tmp_path):
     ({"start_date": "2025-07-01", "end_date": "9999-12-31T23:59:59-01:00"}, "end_date"),
 ], ids=lambda value: json.dumps(value) if isinstance(value, dict) else value)
 def test_bad_parameter_is_400_naming_it(client, body, field):
-    """SPEC 3 / 5.1: unknown keys, wrong types, impossible dates, bad touch_scope, start after end."""
+    """docs/metrics.md#parameters: unknown keys, wrong types, impossible dates, bad touch_scope, start after end."""
     error = assert_error(client.post(ENDPOINT, json=body), 400, "invalid_parameter", field)
     assert field in error["message"]
 
@@ -535,7 +536,7 @@ def test_openapi_request_model_has_every_parameter(openapi):
 
 
 def test_openapi_response_model_has_every_spec4_field(openapi, client):
-    """Every key of a real SPEC 4.5 document, and nothing more, is in the documented 200 schema."""
+    """Every key of a real answer (docs/metrics.md#response), and nothing more, is in the documented 200 schema."""
     operation = openapi["paths"][ENDPOINT]["post"]
     ok = operation["responses"]["200"]["content"]["application/json"]
     variants = [resolve(openapi, option) for option in ok["schema"]["anyOf"]]
@@ -606,7 +607,7 @@ bodies = st.one_of(
 @given(body=bodies)
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 def test_arbitrary_bodies_are_200_or_400(client, body):
-    """Whatever the body, the answer is a document or a SPEC 5.1 error: never a 500."""
+    """Whatever the body, the answer is a document or an error (docs/api.md#errors): never a 500."""
     response = client.post(ENDPOINT, content=body)
     assert response.status_code in (200, 400), response.text
     assert response.headers["content-type"] == "application/json"
@@ -630,3 +631,18 @@ def test_benchmark_runs(server):
     assert table[0].startswith("| concurrent clients | requests | requests/s | p50")
     assert [row.split("|")[1].strip() for row in table[1:]] == ["1", "4"]
     assert all(row.split("|")[6].strip() == "0" for row in table[1:])  # no errors
+
+
+def test_crowd_benchmark_runs(server):
+    """`python -m benchmarks.bench_api --crowd N`: heavy queries at once, /health latency and the 503 rate."""
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_api", "--db", str(server.db), "--seconds", "0.5", "--crowd", "3"],
+        capture_output=True, text=True, timeout=120, cwd=repo, env=clean_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    answers, ok, refused = (int(cell.replace(",", "")) for cell in cells[:3])
+    assert answers >= 3 and ok + refused <= answers
+    assert float(cells[7]) < 1000  # /health max, ms

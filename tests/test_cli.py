@@ -1,4 +1,4 @@
-"""SPEC 5: the ``insights`` command line, run as the installed console script.
+"""docs/api.md#command-line: the ``insights`` command line, run as the installed console script.
 
 These run the real executable in a subprocess, so they also prove that
 ``.venv/bin/insights`` is installed and that errors never show a traceback.
@@ -6,6 +6,8 @@ These run the real executable in a subprocess, so they also prove that
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ import pytest
 
 import insights_core
 from insights_core.storefile import StoreFile
+from insights_core.tables import channel_table, to_csv
 
 INSIGHTS = shutil.which("insights", path=str(Path(sys.executable).parent))
 
@@ -38,7 +41,7 @@ def test_console_script_is_installed():
 
 
 def test_demo_reports_what_it_stored(demo_db):
-    """SPEC 5 `insights demo`: the store holds the demo and the load report is printed."""
+    """docs/api.md#command-line `insights demo`: the store holds the demo and the load report is printed."""
     with StoreFile(demo_db).snapshot() as con:
         sessions, users = con.execute("SELECT count(*), count(DISTINCT user_id) FROM sessions").fetchone()
     assert users == 400 and sessions > 400
@@ -52,7 +55,7 @@ def test_demo_refuses_to_overwrite_data_without_replace(demo_db):
 
 
 def test_query_flags_and_params_json_agree_with_the_core(demo_db):
-    """SPEC 5 `insights query`: --params JSON and one flag per parameter, same document as the core."""
+    """docs/api.md#command-line `insights query`: --params JSON and one flag per parameter, same document as the core."""
     params = {"start_date": "2000-01-01", "end_date": "2100-12-31", "medium": "organic", "touch_scope": "assist"}
     by_json = insights("query", "--db", str(demo_db), "--params", json.dumps(params))
     by_flags = insights(
@@ -87,7 +90,7 @@ def test_flag_overrides_the_same_key_in_params(demo_db):
     ],
 )
 def test_bad_parameter_prints_one_line_and_exits_2(demo_db, args, field):
-    """SPEC 5: a bad parameter prints the error on stderr and exits 2, never a traceback."""
+    """docs/api.md#command-line: a bad parameter prints the error on stderr and exits 2, never a traceback."""
     result = insights("query", "--db", str(demo_db), *args)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -117,7 +120,7 @@ def test_bad_input_is_one_line_exit_2(demo_db, args, fragment):
 
 
 def test_empty_cohort_prints_the_spec_message(demo_db):
-    """SPEC 3.4 through the CLI: exit 0 with exactly the message document."""
+    """docs/metrics.md#cohort through the CLI: exit 0 with exactly the message document."""
     result = insights("query", "--db", str(demo_db), "--source", "no-such-source.example")
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"message": "No page data found for the given parameters."}
@@ -132,3 +135,126 @@ def test_load_prints_progress_and_report(tmp_path):
     assert "stored 1 sessions and 0 conversions" in result.stdout
     assert "sessions: ignored columns: browser" in result.stdout
     assert "reading sessions" in result.stderr and "recomputing user journeys" in result.stderr
+
+
+WHOLE_RANGE = {"start_date": "2000-01-01", "end_date": "2100-12-31"}
+
+
+def test_channel_flag_is_the_channel_parameter(demo_db):
+    """--channel filters sessions by medium/source, as the channel key of --params does."""
+    by_flag = insights("query", "--db", str(demo_db), "--params", json.dumps(WHOLE_RANGE), "--channel", "organic/google.com")
+    by_json = insights("query", "--db", str(demo_db), "--params", json.dumps({**WHOLE_RANGE, "channel": "organic/google.com"}))
+    everyone = insights("query", "--db", str(demo_db), "--params", json.dumps(WHOLE_RANGE))
+    assert by_flag.returncode == by_json.returncode == everyone.returncode == 0
+    assert by_flag.stdout == by_json.stdout != everyone.stdout
+    users = json.loads(by_flag.stdout)["overall_metrics"]["user_summary"]["total_users"]
+    assert 0 < users < json.loads(everyone.stdout)["overall_metrics"]["user_summary"]["total_users"]
+
+
+def test_format_csv_prints_the_channel_table_of_the_same_answer(demo_db):
+    """--format csv: the channel table of exactly the answer the JSON carries, via the one CSV writer."""
+    args = ["query", "--db", str(demo_db), "--params", json.dumps(WHOLE_RANGE), "--touch-scope", "converting"]
+    as_json, as_csv = insights(*args), insights(*args, "--format", "csv")
+    assert as_json.returncode == as_csv.returncode == 0
+    assert as_csv.stdout == to_csv(channel_table(json.loads(as_json.stdout)))
+    assert as_csv.stdout.startswith("channel,total_sessions,total_users,")
+    assert insights(*args, "--format", "json").stdout == as_json.stdout
+
+
+def test_format_csv_of_an_empty_cohort_is_the_header_and_the_message_on_stderr(demo_db):
+    result = insights("query", "--db", str(demo_db), "--source", "no-such-source.example", "--format", "csv")
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("channel,")
+    assert "No page data found for the given parameters." in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--params", '{"source": ' + "9" * 5000 + "}"], "more than 4,300 digits"),
+        (["--params", '{"source": [' + "9" * 5000 + "]}"], "more than 4,300 digits"),
+        (["--params", '{"end_date": NaN}'], "'NaN' is not a JSON value"),
+        (["--params", "[" * 50_000 + "]" * 50_000], "nested too deeply"),
+        (["--params", json.dumps({"touch_scope": "x" * 70_000})], "(70,000 characters)"),
+        (["--params", json.dumps({"lookback_days": 30})], "lookback_days is a parameter of /attribution"),
+        (["--format", "xml"], "invalid choice"),
+        (["--channel-group"], "expected one argument"),
+    ],
+)
+def test_hostile_params_are_one_short_line_and_exit_2(demo_db, args, fragment):
+    """A 5,000-digit number, NaN, deep nesting, a 70 KB value: exit 2, one short line, no traceback."""
+    result = insights("query", "--db", str(demo_db), *args)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("insights: error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert len(errors[0]) < 600 and "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_hostile_stored_values_reach_the_csv_as_text(tmp_path):
+    """A visitor's utm_medium==HYPERLINK(…) loaded by `insights load` leaves `--format csv` guarded."""
+    sessions = tmp_path / "sessions.csv"
+    sessions.write_text(
+        "session_id,user_id,started_at,landing_page,utm_source\n"
+        's1,u1,2025-07-01T10:00:00Z,"https://acme.test/?utm_medium=%3DHYPERLINK(%22http://evil.example%22,%22click%22)",\n'
+        "s2,u2,2025-07-01T11:00:00Z,https://acme.test/,@SUM(1)\n"
+        "s3,u3,2025-07-01T12:00:00Z,https://acme.test/,+1+1\n"
+        "s4,u4,2025-07-01T13:00:00Z,https://acme.test/?utm_medium=-2%2B3,\n"
+    )
+    db = tmp_path / "hostile.duckdb"
+    assert insights("load", "--db", str(db), "--sessions", str(sessions)).returncode == 0
+    result = insights("query", "--db", str(db), "--start-date", "2025-07-01", "--end-date", "2025-07-01", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    cells = sorted(row[0] for row in csv.reader(io.StringIO(result.stdout, newline="")))
+    # A hostile medium starts the channel (medium/source) and is guarded; a hostile source follows "(none)/".
+    assert cells == sorted([
+        "channel", "'=HYPERLINK(\"http://evil.example\",\"click\")/(direct)", "(none)/@SUM(1)", "(none)/+1+1",
+        "'-2+3/(direct)",
+    ])
+
+
+# --- the query commands' shared declaration (in-process: the parser and the request body) ---------
+
+def _endpoint_parser(endpoint: str):
+    """A parser with one query command for ``endpoint``, declared as the coming commands will be."""
+    import argparse
+
+    from insights_core import params as parameters
+    from insights_core.cli import QueryCommand, add_query_command
+
+    parse = {"insights": parameters.parse_params, "attribution": parameters.parse_attribution_params,
+             "timeseries": parameters.parse_timeseries_params, "breakdown": parameters.parse_breakdown_params}
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command")
+    command = QueryCommand(endpoint, "answer it", endpoint, parse[endpoint], insights_core.compute_insights, channel_table)
+    add_query_command(commands, command)
+    return parser, command
+
+
+@pytest.mark.parametrize("endpoint", ["insights", "attribution", "timeseries", "breakdown"])
+def test_every_endpoint_gets_params_one_flag_per_parameter_and_format(endpoint):
+    from insights_core.cli import parameter_flag
+    from insights_core.vocabulary import ENDPOINT_PARAMETERS
+
+    parser, _ = _endpoint_parser(endpoint)
+    [sub] = [action for action in parser._actions if action.dest == "command"][0].choices.values()
+    flags = {option for action in sub._actions for option in action.option_strings if option.startswith("--")}
+    assert flags == {"--help", "--db", "--params", "--format",
+                     *(parameter_flag(name) for name in ENDPOINT_PARAMETERS[endpoint])}
+
+
+def test_numeric_flags_become_numbers_and_bad_ones_name_the_parameter():
+    from insights_core.cli import request_body
+    from insights_core.vocabulary import ENDPOINT_PARAMETERS
+
+    parser, command = _endpoint_parser("attribution")
+    names = ENDPOINT_PARAMETERS["attribution"]
+    args = parser.parse_args(["attribution", "--db", "x.duckdb", "--params", '{"top_paths": 5, "lookback_days": 9}',
+                              "--lookback-days", "30", "--half-life-days", "2.5", "--conversions", "all"])
+    body = request_body(args, names)
+    assert body == {"top_paths": 5, "lookback_days": 30, "half_life_days": 2.5, "conversions": "all"}
+    parsed = command.parse(body)
+    assert (parsed.lookback_days, parsed.half_life_days, parsed.top_paths) == (30, 2.5, 5)
+    bad = parser.parse_args(["attribution", "--db", "x.duckdb", "--lookback-days", "thirty"])
+    with pytest.raises(insights_core.ParameterError) as caught:
+        request_body(bad, names)
+    assert caught.value.field == "lookback_days"

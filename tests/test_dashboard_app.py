@@ -161,9 +161,10 @@ def test_a_calendar_month_is_compared_with_the_month_before(app, store_path):
     before = core(store_path, {"start_date": "2025-06-01", "end_date": "2025-06-30", "medium": "organic"})
     before = before["overall_metrics"]["user_summary"]
     change = now["total_users"] - before["total_users"]
-    assert card(at, "Users").delta == f"{change:+,} ({change / before['total_users']:+.1%})"
-    points = float(now["conversion_rate"].rstrip("%")) - float(before["conversion_rate"].rstrip("%"))
-    assert card(at, "Conversion rate").delta == f"{points:+.2f} pp"
+    expected = f"{change:+,} ({change / before['total_users']:+.1%})" if change else "0"  # "0": no change
+    assert card(at, "Users").delta == expected
+    points = round(float(now["conversion_rate"].rstrip("%")) - float(before["conversion_rate"].rstrip("%")), 2)
+    assert card(at, "Conversion rate").delta == (f"{points:+.2f} pp" if points else "0")
     assert "1–30 Jun 2025 (previous period)" in at.caption[0].value
 
 

@@ -1,25 +1,36 @@
 """Tests for the demo generator: raw SPEC 1 tables that are valid, deterministic and realistic.
 
-The checks read the raw columns only (plain pyarrow and Python, no loader, no
-SPEC 2 derivation), so they hold whatever the store does with the data.
+The checks read the raw columns (plain pyarrow and Python, no loader), so they
+hold whatever the store does with the data. Only the channel-group checks derive
+each session's source and medium (docs/data.md#source-and-medium) and group
+(docs/data.md#channel-groups), with the product's own rules, to show the demo
+gives every group something to show.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from insights_core.channel_groups import ChannelGroupRules
+from insights_core.channels import KnownHosts, derive_source_medium
 from insights_core.demo import DemoData, generate_demo
+from insights_core.vocabulary import CHANNEL_GROUPS, PAID_CLICK_IDS
 
-END = datetime(2025, 6, 30, 12, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflow in the vectorised maths is a bug
+
+END = datetime(2025, 6, 30, 12, 0, tzinfo=timezone.utc)  # a Monday, noon
 USERS = 2_000
+TRAFFIC_USERS = 20_000  # about 650 sessions a day: enough for day-by-day shape checks
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+VALUE = pa.decimal128(12, 2)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +57,33 @@ def first_conversion_at(sessions: list[dict], conversions: list[dict]) -> dict[s
         user = user_of[c["session_id"]]
         first[user] = min(first.get(user, c["converted_at"]), c["converted_at"])
     return first
+
+
+@pytest.fixture(scope="module")
+def traffic() -> DemoData:
+    return generate_demo(users=TRAFFIC_USERS, seed=5, end=END)
+
+
+@pytest.fixture(scope="module")
+def daily(traffic: DemoData) -> dict[date, int]:
+    """Sessions started per UTC day, today (END's day, half over) included."""
+    return dict(sorted(Counter(at.date() for at in traffic.sessions["started_at"].to_pylist()).items()))
+
+
+@pytest.fixture(scope="module")
+def groups(sessions: list[dict]) -> dict[str, str]:
+    """Each session's channel group, from its derived and tagged source and medium."""
+    hosts, rules = KnownHosts.shipped(), ChannelGroupRules.shipped()
+    return {s["session_id"]: rules.group_of(*_source_medium(s, hosts), hosts) for s in sessions}
+
+
+def _source_medium(session: dict, hosts: KnownHosts) -> tuple[str, str]:
+    """The effective source and medium (docs/data.md#source-and-medium): derived, then UTM tags win."""
+    query = _query(session["landing_page"])
+    click_id = next((name for name in PAID_CLICK_IDS if name in query), None)
+    referrer = urlsplit(session["referrer"]).hostname if session["referrer"] else None
+    source, medium = derive_source_medium(referrer, urlsplit(session["landing_page"]).hostname, click_id, hosts)
+    return _utm(session, "utm_source") or source, _utm(session, "utm_medium") or medium
 
 
 def _query(url: str | None) -> dict[str, list[str]]:
@@ -107,6 +145,7 @@ def test_conversions_schema_has_spec_1_2_columns_in_order(demo: DemoData) -> Non
     expected = pa.schema([
         ("conversion_id", pa.string()), ("session_id", pa.string()), ("converted_at", TIMESTAMP),
         ("conversion_page", pa.string()), ("meta_type", pa.string()), ("meta_id", pa.string()),
+        ("value", VALUE),
     ])
     assert demo.conversions.schema == expected
 
@@ -187,6 +226,145 @@ def test_end_defaults_to_now() -> None:
     assert pc.max(data.sessions["exited_at"]).as_py() <= after
     assert pc.min(data.sessions["started_at"]).as_py() >= before - timedelta(days=90)
     assert pc.max(data.sessions["started_at"]).as_py() > before - timedelta(days=10)
+
+
+# --- traffic over time: steady up to now, weekly and daily rhythm, gentle growth ---------
+
+
+def _weeks_back(daily: dict[date, int], count: int) -> list[int]:
+    """Sessions in each of the last `count` whole weeks, oldest first, the last one ending yesterday."""
+    yesterday = END.date() - timedelta(days=1)
+    return [
+        sum(daily.get(yesterday - timedelta(days=7 * week + day), 0) for day in range(7))
+        for week in reversed(range(count))
+    ]
+
+
+def test_the_last_four_weeks_are_steady(daily: dict[date, int]) -> None:
+    """Journeys still going on at the end are cut there, not squeezed in: no thinning out."""
+    weeks = _weeks_back(daily, 4)
+    mean = statistics.mean(weeks)
+    assert all(abs(week - mean) <= 0.10 * mean for week in weeks), weeks
+
+
+def test_yesterday_is_like_the_same_weekday_before(daily: dict[date, int]) -> None:
+    yesterday = END.date() - timedelta(days=1)
+    before = [daily[yesterday - timedelta(days=7 * weeks)] for weeks in (1, 2, 3)]
+    assert daily[yesterday] >= 0.85 * statistics.mean(before), (daily[yesterday], before)
+
+
+def test_the_last_days_are_not_below_the_median_day(daily: dict[date, int]) -> None:
+    """Each of the last 3 whole days is within the usual range of its own weekday over the window."""
+    whole_days = list(daily)[1:-1]  # the window's first and last days are partial
+    for back in (1, 2, 3):
+        day = END.date() - timedelta(days=back)
+        same_weekday = [daily[d] for d in whole_days if d.weekday() == day.weekday()]
+        assert daily[day] >= 0.85 * statistics.median(same_weekday), (day, daily[day], same_weekday)
+
+
+def test_the_first_days_of_the_window_are_not_thin(daily: dict[date, int]) -> None:
+    """Visitors who came before the window return inside it: its first week is a week like the next."""
+    days = list(daily.values())[1:]  # after the partial first day
+    first, second, third = (sum(days[7 * week:7 * week + 7]) for week in range(3))
+    assert first >= 0.9 * statistics.mean((second, third)), (first, second, third)
+
+
+def test_today_is_a_partial_day(daily: dict[date, int]) -> None:
+    today = daily[END.date()]
+    last_mondays = [daily[END.date() - timedelta(days=7 * weeks)] for weeks in (1, 2, 3)]
+    assert 0.2 * statistics.mean(last_mondays) <= today <= 0.7 * statistics.mean(last_mondays)
+
+
+def test_weekdays_are_busier_than_weekends(daily: dict[date, int]) -> None:
+    whole_days = list(daily.items())[1:-1]
+    midweek = statistics.mean(n for day, n in whole_days if day.weekday() in (1, 2, 3))
+    weekend = statistics.mean(n for day, n in whole_days if day.weekday() >= 5)
+    assert midweek >= 1.4 * weekend
+
+
+def test_afternoons_in_utc_are_busier_than_nights(traffic: DemoData) -> None:
+    hours = Counter(at.hour for at in traffic.sessions["started_at"].to_pylist())
+    assert sum(hours[h] for h in (13, 14, 15)) >= 2.5 * sum(hours[h] for h in (2, 3, 4))
+
+
+def test_traffic_grows_gently(daily: dict[date, int]) -> None:
+    days = list(daily.values())[1:-1]
+    first, last = sum(days[:28]), sum(days[-28:])
+    assert 1.02 * first <= last <= 1.30 * first, (first, last)
+
+
+def test_sessions_of_a_user_never_overlap(traffic: DemoData) -> None:
+    by_user = defaultdict(list)
+    for row in traffic.sessions.select(["user_id", "started_at", "exited_at"]).to_pylist():
+        by_user[row["user_id"]].append((row["started_at"], row["exited_at"]))
+    for visits in by_user.values():
+        visits.sort()
+        for (_, exited), (started, _) in zip(visits, visits[1:]):
+            assert exited is None or exited <= started
+
+
+def test_every_user_has_a_session_and_users_are_numbered_densely(traffic: DemoData) -> None:
+    users = set(traffic.sessions["user_id"].to_pylist())
+    assert users == {f"u{n:06d}" for n in range(1, TRAFFIC_USERS + 1)}
+
+
+# --- channel groups ---------------------------------------------------------------------
+
+
+def test_every_channel_group_occurs(groups: dict[str, str]) -> None:
+    counts = Counter(groups.values())
+    assert set(counts) == set(CHANNEL_GROUPS), set(CHANNEL_GROUPS) - set(counts)
+    share = {group: n / len(groups) for group, n in counts.items()}
+    assert 0.001 <= share["Unassigned"] <= 0.02, "a few, not many"
+    for group in ("Direct", "Organic Search", "Paid Search"):
+        assert share[group] >= 0.08, group
+
+
+def test_every_channel_group_touches_a_conversion(
+    sessions: list[dict], conversions: list[dict], groups: dict[str, str]
+) -> None:
+    """Every group appears in some converting journey at or before its conversion, so attribution credits it."""
+    converted_at = defaultdict(list)
+    user_of = {s["session_id"]: s["user_id"] for s in sessions}
+    for c in conversions:
+        converted_at[user_of[c["session_id"]]].append(c["converted_at"])
+    touching = {
+        groups[s["session_id"]] for s in sessions
+        if s["user_id"] in converted_at and s["started_at"] <= max(converted_at[s["user_id"]])
+    }
+    assert touching == set(CHANNEL_GROUPS)
+
+
+def test_many_converting_journeys_cross_channel_groups(
+    sessions: list[dict], conversions: list[dict], first_conversion_at: dict[str, datetime],
+    groups: dict[str, str],
+) -> None:
+    before = defaultdict(set)
+    for s in sessions:
+        user = s["user_id"]
+        if user in first_conversion_at and s["started_at"] <= first_conversion_at[user]:
+            before[user].add(groups[s["session_id"]])
+    multi = sum(len(path) >= 2 for path in before.values())
+    assert multi / len(before) >= 0.2
+    assert max(len(path) for path in before.values()) >= 4
+
+
+# --- conversion values ------------------------------------------------------------------
+
+
+def test_conversions_carry_values_by_type(conversions: list[dict]) -> None:
+    values = defaultdict(list)
+    for c in conversions:
+        values[c["meta_id"]].append(c["value"])
+    valued = [v for c in conversions if (v := c["value"]) is not None]
+    assert all(v >= 0 for v in valued)
+    assert 0.03 <= 1 - len(valued) / len(conversions) <= 0.30, "some conversions have no value"
+    assert set(values["newsletter-form"]) == {None}, "a newsletter sign-up is worth nothing set"
+    upgrades = {v for v in values["plan_upgraded"] if v is not None}
+    assert len(upgrades) >= 4, "orders of several plans"
+    assert upgrades <= {Decimal(p) for p in ("49.00", "99.00", "299.00", "470.40", "950.40", "2870.40")}
+    assert Counter(values["signup-form"]).most_common(1)[0][0] == Decimal("20.00")
+    assert statistics.mean(upgrades) > 10 * Decimal("20.00")
 
 
 # --- realism: raw fields -----------------------------------------------------------------

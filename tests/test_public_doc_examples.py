@@ -50,14 +50,14 @@ def stored_dataset(con) -> tuple[list[dict], list[dict]]:
 
 @pytest.mark.parametrize("body", [TIME_FRAME, TOUCH_SCOPE], ids=["time-frame", "touch-scope"])
 def test_example_matches_reference(july, body):
-    """SPEC 4.5: the examples' answers equal the reference model's on realistic data."""
+    """docs/metrics.md#response: the examples' answers equal the reference model's on realistic data."""
     result = insights_core.compute_insights(july, body)
     assert "overall_metrics" in result
     assert result == reference_insights(*stored_dataset(july), body)
 
 
 def test_time_frame_example_counts_users_with_a_session_in_the_window(july):
-    """'Returns aggregated metrics from users who had at least one session' in the window (SPEC 3.4)."""
+    """'Returns aggregated metrics from users who had at least one session' in the window (docs/metrics.md#cohort)."""
     cur = insights_core.cursor(july)
     expected_users = cur.execute(
         "SELECT count(DISTINCT user_id) FROM sessions"

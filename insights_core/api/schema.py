@@ -1,10 +1,10 @@
-"""The typed models that describe the HTTP API in its OpenAPI document (SPEC 3, 4.5 and 5.1).
+"""The typed models that describe the HTTP API in its OpenAPI document (docs/api.md#openapi).
 
 They document; they do not validate. Requests are validated by
 ``params.parse_params`` alone (the one place, shared with the CLI and the
 dashboard), and responses are the core's document serialised by
-``compute.to_json``. Tests check that every SPEC 3 parameter and every
-SPEC 4 key appears here and that real responses conform to these models.
+``compute.to_json``. Tests check that every parameter (docs/metrics.md#parameters)
+and every answer key (docs/metrics.md#response) appears here and that real responses conform to these models.
 The examples are the public doc's (its first request without the trailing
 comma that makes it invalid JSON).
 """
@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from .compute import NO_DATA_MESSAGE
+from ..compute import NO_DATA_MESSAGE
 
 TIME_FRAME_EXAMPLE: dict[str, str] = {"start_date": "2025-07-15", "end_date": "2025-07-30"}
 """The public doc's "Filter by Time Frame" request."""
@@ -89,7 +89,7 @@ DateOrDatetime = Annotated[
         {"type": "null"},
     ]}),
 ]
-"""SPEC 3.1 window ends: a date, a datetime, or not given (``null`` / ``""``)."""
+"""Window ends (docs/metrics.md#window): a date, a datetime, or not given (``null`` / ``""``)."""
 
 Percent = Annotated[str, Field(pattern=r"^\d+\.\d{2}%$", examples=["32.81%"])]
 Count = Annotated[int, Field(ge=0)]
@@ -101,7 +101,7 @@ class _Strict(BaseModel):
 
 
 class InsightsRequest(_Strict):
-    """The SPEC 3 parameters. All optional; unknown keys are a 400 error naming them."""
+    """The parameters (docs/metrics.md#parameters). All optional; unknown keys are a 400 error naming them."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -118,21 +118,21 @@ class InsightsRequest(_Strict):
         examples=["2025-07-31", "2025-07-31T23:59:59Z"],
     )
     conversion_page: str | None = Field(
-        None, description=f"A matching session holds a conversion on exactly this URL (SPEC 3.2). {_FILTER}"
+        None, description=f"A matching session holds a conversion on exactly this URL (docs/metrics.md#conversion-filters). {_FILTER}"
     )
     meta_type: str | None = Field(
-        None, description=f"Conversion type, e.g. `hubspot_form`, `custom`, `html_form` (SPEC 3.2). {_FILTER}",
+        None, description=f"Conversion type, e.g. `hubspot_form`, `custom`, `html_form` (docs/metrics.md#conversion-filters). {_FILTER}",
         examples=["hubspot_form"],
     )
     meta_id: str | None = Field(
-        None, description=f"Conversion id, e.g. a HubSpot form id or custom event id (SPEC 3.2). {_FILTER}"
+        None, description=f"Conversion id, e.g. a HubSpot form id or custom event id (docs/metrics.md#conversion-filters). {_FILTER}"
     )
     source: str | None = Field(
-        None, description=f"Effective source: the referrer's registered domain, or utm_source (SPEC 2). {_FILTER}",
+        None, description=f"Effective source: the referrer's registered domain, or utm_source (docs/data.md#source-and-medium). {_FILTER}",
         examples=["google.com"],
     )
     medium: str | None = Field(
-        None, description=f"Effective medium, e.g. `cpc`, `organic`, or utm_medium (SPEC 2). {_FILTER}",
+        None, description=f"Effective medium, e.g. `cpc`, `organic`, or utm_medium (docs/data.md#source-and-medium). {_FILTER}",
         examples=["organic"],
     )
     campaign: str | None = Field(None, description=f"UTM campaign. {_FILTER}")
@@ -144,7 +144,7 @@ class InsightsRequest(_Strict):
     touch_scope: Literal["any", "first", "converting", "assist", "after", ""] | None = Field(
         None,
         description=(
-            "Session role (SPEC 3.3): `any` (default), `first` (the user's first session), `converting`"
+            "Session role (docs/metrics.md#roles): `any` (default), `first` (the user's first session), `converting`"
             " (a session with a conversion), `assist` (between the first and the first converting session),"
             " `after` (after the first converting session)."
         ),
@@ -152,7 +152,7 @@ class InsightsRequest(_Strict):
 
 
 class UserSummary(_Strict):
-    """SPEC 4.1, over the cohort and their whole journeys."""
+    """docs/metrics.md#user-summary: over the cohort and their whole journeys."""
 
     total_users: Count
     total_converted_users: Count
@@ -162,7 +162,7 @@ class UserSummary(_Strict):
 
 
 class SessionSummary(_Strict):
-    """SPEC 4.2, over the matching sessions only."""
+    """docs/metrics.md#session-summary: over the matching sessions only."""
 
     total_sessions: Count
     total_converting_sessions: Count
@@ -175,7 +175,7 @@ class SessionSummary(_Strict):
 
 
 class TimelineCounts(_Strict):
-    """Converted users per time-to-convert bin (SPEC 4.3)."""
+    """Converted users per time-to-convert bin (docs/metrics.md#conversion-summary)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -186,7 +186,7 @@ class TimelineCounts(_Strict):
 
 
 class TimelinePercentages(_Strict):
-    """100 × count / converted users per bin, a number rounded to 2 decimals (SPEC 4.3)."""
+    """100 × count / converted users per bin, a number rounded to 2 decimals (docs/metrics.md#conversion-summary)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -202,7 +202,7 @@ class ConversionTimelineBins(_Strict):
 
 
 class ConversionSummary(_Strict):
-    """SPEC 4.3, over the converted users of the cohort."""
+    """docs/metrics.md#conversion-summary: over the converted users of the cohort."""
 
     avg_time_to_convert: Seconds
     median_time_to_convert: Seconds
@@ -210,7 +210,7 @@ class ConversionSummary(_Strict):
 
 
 class Channel(_Strict):
-    """SPEC 4.4: one `medium/source` of the cohort's journeys."""
+    """docs/metrics.md#channels: one `medium/source` of the cohort's journeys."""
 
     channel: str = Field(examples=["organic/google.com"])
     total_sessions: Count
@@ -233,7 +233,7 @@ class OverallMetrics(_Strict):
 
 
 class InsightsResponse(_Strict):
-    """The SPEC 4.5 document."""
+    """The answer (docs/metrics.md#response)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RESPONSE_EXAMPLE]})
 
@@ -241,19 +241,34 @@ class InsightsResponse(_Strict):
 
 
 class NoDataResponse(_Strict):
-    """SPEC 3.4: no user matched; status 200, not an error."""
+    """No user matched (docs/metrics.md#cohort); status 200, not an error."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"message": NO_DATA_MESSAGE}]})
 
     message: Literal["No page data found for the given parameters."]
 
 
+ERROR_CODES: dict[str, str] = {
+    "invalid_parameter": "400: a parameter is unknown, repeated or has a bad value; `field` names it.",
+    "malformed_json": "400: the body is not JSON (the message says where), or holds a number of over 4,300 digits.",
+    "invalid_body": "400: the body is JSON but not an object of parameters.",
+    "bad_request": "400: the HTTP request itself cannot be read.",
+    "unauthorized": "401: no API key, or a wrong or revoked one (in any of the auth headers sent).",
+    "not_found": "404: no such endpoint (a trailing slash included).",
+    "method_not_allowed": "405: the endpoint exists but takes another method (the `Allow` header says which).",
+    "request_timeout": "408: the request body did not arrive in time.",
+    "payload_too_large": "413: the body is over 64 KiB.",
+    "internal_error": "500: a failure on the server; details only in the server log, under the id given.",
+    "unavailable": "503: the database cannot be opened (from `/health`).",
+    "busy": "503: every computation slot is taken and the queue is full; retry after `Retry-After` seconds.",
+    "query_timeout": "503: the computation ran past the server's time limit and was cancelled.",
+}
+"""Every error code and when it is given (docs/api.md#errors)."""
+
+
 class ErrorDetail(_Strict):
     code: str = Field(
-        description=(
-            "`invalid_parameter`, `malformed_json`, `invalid_body`, `unauthorized`, `not_found`,"
-            " `method_not_allowed`, `payload_too_large` or `internal_error`."
-        ),
+        description="One of: " + "; ".join(f"`{code}` ({when})" for code, when in ERROR_CODES.items()),
         examples=["invalid_parameter"],
     )
     message: str = Field(examples=["touch_scope must be one of any, first, converting, assist, after, got 'last'"])
@@ -261,8 +276,14 @@ class ErrorDetail(_Strict):
                               examples=["touch_scope"])
 
 
+class HealthResponse(_Strict):
+    """``/health``: the server runs and can open the database."""
+
+    status: Literal["ok"]
+
+
 class ErrorResponse(_Strict):
-    """Every error (SPEC 5.1)."""
+    """Every error (docs/api.md#errors)."""
 
     error: ErrorDetail
 

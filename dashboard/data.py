@@ -100,6 +100,12 @@ def _insights(_store_file: StoreFile, path: str, version: Version, params: Insig
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def _available_filters(_store_file: StoreFile, path: str, version: Version) -> tuple[str, ...]:
+    with _store_file.snapshot() as con:
+        return catalog.available_filters(con)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def _filter_values(_store_file: StoreFile, path: str, version: Version) -> dict[str, catalog.FilterValues]:
     with _store_file.snapshot() as con:
         return catalog.all_filter_values(con)
@@ -143,6 +149,10 @@ class Store:
     def span(self) -> catalog.SessionSpan | None:
         """First and last stored session start; ``None`` when nothing is stored."""
         return _session_span(self.file, self.path, self.version)
+
+    def available_filters(self) -> tuple[str, ...]:
+        """The filters this store can answer (its columns)."""
+        return _available_filters(self.file, self.path, self.version)
 
     def filter_values(self) -> dict[str, catalog.FilterValues]:
         """The stored values of every filter, most frequent first."""

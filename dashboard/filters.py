@@ -105,7 +105,7 @@ def open_view(page: Any, store: Store) -> View:
         state[_STARTED] = True
         state[_NOW] = utc_now()
         raw = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
-        notices, corrected = check_url(raw, state[_NOW].date())
+        notices, corrected = check_url(raw, state[_NOW].date(), store.available_filters())
         state[_NOTICES] = notices
         given = {key: found[0] if len(found) == 1 else found for key, found in raw.items()
                  if key.lower() not in STREAMLIT_PARAMETERS}
@@ -153,7 +153,7 @@ def open_view(page: Any, store: Store) -> View:
     _sync_url()
 
     notices = list(state.pop(_NOTICES, []))
-    filters = {name: _given(name) for name in FILTERS}
+    filters = {name: _given(name) for name in store.available_filters()}
     dates_given = (start_day, end_day) != (default_start, default_end)
     window = (start_day, end_day) if dates_given else None
     if window is not None and start_day > end_day:
@@ -184,9 +184,10 @@ def draw_filter_lists(store: Store, view: View) -> None:
     """The filter lists (values that exist under the other filters first) and the reset button."""
     sidebar = st.sidebar
     choices = store.filter_choices(view.params)
+    available = store.available_filters()
     sidebar.subheader("Visits", help="Only visits with these values count (exact match, case-sensitive).")
-    first_conversion_filter = next((name for name in FILTERS if name not in SESSION_FILTER_NAMES), None)
-    for name in FILTERS:
+    first_conversion_filter = next((name for name in available if name not in SESSION_FILTER_NAMES), None)
+    for name in available:
         if name == first_conversion_filter:
             sidebar.subheader("Conversions", help="Only visits with a conversion that has all of these values count.")
         _filter_list(sidebar, name, choices.get(name, FilterChoices({}, (), 0, "session")))

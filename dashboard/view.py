@@ -30,16 +30,20 @@ from typing import Literal, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
 from insights_core import InsightsParams, ParameterError, parse_params
-from insights_core.params import DEFAULT_WINDOW, PARAMETER_NAMES
-from insights_core.vocabulary import CONVERSION_FILTERS, SESSION_FILTERS, TOUCH_SCOPES
+from insights_core.params import DEFAULT_WINDOW
+from insights_core.vocabulary import CONVERSION_FILTERS, INSIGHTS_PARAMETERS, SESSION_FILTERS, TOUCH_SCOPES
 from insights_core.wording import quoted
 
 from .formatting import format_day, format_moment, format_span
 from .text import markdown_text
 from .words import COMPARISONS, TOUCH_SCOPE_LABELS, label
 
-FILTERS: tuple[str, ...] = tuple(name for name in (*SESSION_FILTERS, *CONVERSION_FILTERS) if name in PARAMETER_NAMES)
-"""The string filters the core accepts, one list each in the sidebar (session filters first)."""
+FILTERS: tuple[str, ...] = tuple(name for name in (*SESSION_FILTERS, *CONVERSION_FILTERS) if name in INSIGHTS_PARAMETERS)
+"""The string filters, one list each in the sidebar (session filters first); a store offers those it has
+columns for (``insights_core.catalog.available_filters``)."""
+
+PARAMETER_NAMES: tuple[str, ...] = INSIGHTS_PARAMETERS
+"""The API's parameters, in the documented order: the URL keys of a view."""
 
 SESSION_FILTER_NAMES: tuple[str, ...] = tuple(name for name in FILTERS if name in SESSION_FILTERS)
 
@@ -309,7 +313,9 @@ class Notice:
     text: str
 
 
-def check_url(raw: Mapping[str, Sequence[str]], today: date) -> tuple[list[Notice], dict[str, str]]:
+def check_url(
+    raw: Mapping[str, Sequence[str]], today: date, filters: Sequence[str] = FILTERS
+) -> tuple[list[Notice], dict[str, str]]:
     """Validate a page's raw query string; return what was wrong and the corrected query.
 
     Each value goes through :func:`insights_core.parse_params` (``compare``
@@ -318,13 +324,15 @@ def check_url(raw: Mapping[str, Sequence[str]], today: date) -> tuple[list[Notic
     its default applies; a moment becomes its UTC day (the page picks whole
     days). A To date alone gets the From date 30 days before it, and a From
     date after the To date falls back to that, both said in a notice.
+    ``filters`` are the filters the store can answer; another is unknown.
     """
     notices: list[Notice] = []
     kept: dict[str, str] = {}
+    known = tuple(key for key in URL_KEYS if key in filters or key not in FILTERS)
     for key, values in raw.items():
         if key.lower() in STREAMLIT_PARAMETERS:
             continue
-        if key not in URL_KEYS:
+        if key not in known:
             notices.append(Notice("warning", f"The link holds {_value(key)}, which is not a setting of this page; "
                                              "it was left out."))
             continue

@@ -23,21 +23,21 @@ from typing import Any, Mapping
 import duckdb
 
 from . import cursor
-from .params import PARAMETER_NAMES
 from .vocabulary import (
     CONVERSION_FILTERS,
     EARLIEST_YEAR,
+    INSIGHTS_PARAMETERS,
     LATEST_YEAR,
     SESSION_FILTER_COLUMNS,
     TOUCH_SCOPE_FLAGS,
 )
 
 FILTER_COLUMNS: Mapping[str, tuple[str, str]] = {
-    **{name: ("sessions", column) for name, column in SESSION_FILTER_COLUMNS.items() if name in PARAMETER_NAMES},
-    **{name: ("conversions", name) for name in CONVERSION_FILTERS if name in PARAMETER_NAMES},
+    **{name: ("sessions", column) for name, column in SESSION_FILTER_COLUMNS.items() if name in INSIGHTS_PARAMETERS},
+    **{name: ("conversions", name) for name in CONVERSION_FILTERS if name in INSIGHTS_PARAMETERS},
 }
 """Filter parameter -> (table, column) it is matched against (docs/metrics.md#session-filters,
-docs/metrics.md#conversion-filters); only the filters the parameters accept."""
+docs/metrics.md#conversion-filters), sessions' filters first."""
 
 DEFAULT_VALUE_LIMIT = 1_000
 """How many values :func:`filter_values` returns per filter unless told otherwise."""
@@ -136,6 +136,19 @@ class StoreSummary:
         return self.loads[0] if self.loads else None
 
 
+def available_filters(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The filters this store can answer, in :data:`FILTER_COLUMNS` order: those whose column it has
+    (a store written before channel groups has no ``channel_group`` until it is upgraded)."""
+    cur = cursor(con)
+    try:
+        present = set(cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = current_database()"
+        ).fetchall())
+    finally:
+        cur.close()
+    return tuple(name for name, place in FILTER_COLUMNS.items() if place in present)
+
+
 def filter_values(
     con: duckdb.DuckDBPyConnection, name: str, limit: int = DEFAULT_VALUE_LIMIT
 ) -> FilterValues:
@@ -173,8 +186,8 @@ def filter_values(
 def all_filter_values(
     con: duckdb.DuckDBPyConnection, limit: int = DEFAULT_VALUE_LIMIT
 ) -> dict[str, FilterValues]:
-    """:func:`filter_values` for every filter, by parameter name, in the documented order."""
-    return {name: filter_values(con, name, limit) for name in FILTER_COLUMNS}
+    """:func:`filter_values` for every filter the store can answer, by parameter name, in order."""
+    return {name: filter_values(con, name, limit) for name in available_filters(con)}
 
 
 def matching_values(
@@ -194,18 +207,19 @@ def matching_values(
     the sessions twice (landing pages apart, every other filter together in
     ``GROUPING SETS``) and the conversions once.
     """
-    given = {name: getattr(params, name, None) for name in FILTER_COLUMNS}
+    names = available_filters(con)
+    given = {name: getattr(params, name, None) for name in names}
     given = {name: value for name, value in given.items() if value is not None}
     bound: dict[str, Any] = {"start": params.start, "end": params.end, "limit": limit}
     bound.update({f"v_{name}": value for name, value in given.items()})
     role = TOUCH_SCOPE_FLAGS.get(params.touch_scope)
 
     lists_by_condition: dict[tuple[str, ...], list[str]] = {}
-    for name in FILTER_COLUMNS:
+    for name in names:
         condition = tuple(other for other in given if other != name)
         lists_by_condition.setdefault(condition, []).append(name)
 
-    found: dict[str, dict[str, int]] = {name: {} for name in FILTER_COLUMNS}
+    found: dict[str, dict[str, int]] = {name: {} for name in names}
     cur = cursor(con)
     try:
         for condition, names in lists_by_condition.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from insights_core import NO_DATA_MESSAGE, compute_insights, cursor, parse_params
+from insights_core import NO_DATA_MESSAGE, catalog, compute_insights, cursor, parse_params
 from insights_core.storefile import StoreFile
 from support import make_demo_db
 
@@ -82,11 +82,14 @@ def test_url_parameters_set_every_widget_and_the_numbers(app, store_path):
     assert at.query_params == query
 
 
-def test_labels_are_a_marketers_words_and_the_url_keys_are_the_parameters(app):
+def test_labels_are_a_marketers_words_and_the_url_keys_are_the_parameters(app, store_path):
     at = app(**JULY)
     keys = {w.key for w in (*at.date_input, *at.selectbox, *at.radio)}
-    assert keys == {"start_date", "end_date", "source", "medium", "campaign", "content", "term", "landing_page",
-                    "conversion_page", "meta_type", "meta_id", "touch_scope", "compare"}
+    with StoreFile(store_path).snapshot() as con:
+        filters = set(catalog.available_filters(con))
+    assert {"source", "medium", "campaign", "content", "term", "landing_page", "channel", "conversion_page",
+            "meta_type", "meta_id"} <= filters  # (and channel_group, once the store has channel groups)
+    assert keys == {"start_date", "end_date", "touch_scope", "compare", *filters}
     labels = {w.label for w in (*at.date_input, *at.selectbox, *at.radio)}
     assert not labels & keys  # no parameter name is a label
     assert at.radio(key="touch_scope").options == ["Every session", "First visits", "Converting", "Assisting",

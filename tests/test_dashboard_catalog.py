@@ -43,8 +43,10 @@ def test_filter_values_are_the_exact_stored_values_most_frequent_first(store_fil
         assert catalog.filter_values(con, "conversion_page").values == ("https://acme.com/demo",)
         assert catalog.filter_values(con, "term") == catalog.FilterValues((), 0)
         everything = catalog.all_filter_values(con)
-    assert list(everything) == ["source", "medium", "campaign", "content", "term", "landing_page",
-                                "conversion_page", "meta_type", "meta_id"]
+        has_groups = "channel_group" in catalog.available_filters(con)
+    # Every filter the store has a column for, sessions' first (channel groups from schema 3 on).
+    assert list(everything) == ["source", "medium", "campaign", "content", "term", "landing_page", "channel",
+                                *(["channel_group"] if has_groups else []), "conversion_page", "meta_type", "meta_id"]
 
 
 def test_filter_values_are_cut_at_the_limit_and_say_how_many_there_are(store_file):
@@ -99,6 +101,8 @@ def test_values_under_the_other_filters_match_a_plain_reading_of_the_rows(store_
     # The window counts: 1-2 July holds s1 (news/email) and s3 (google.com/organic), no conversions.
     assert first_days["source"] == {"news": 1, "google.com": 1}
     assert first_days["meta_type"] == {}
+
+    assert everything["channel"] == {"organic/google.com": 2, "(none)/(direct)": 1, "email/news": 1}
 
     stored = {"source": catalog.FilterValues(("google.com", "(direct)", "news", "bing.com"), 4)}
     choices = catalog.filter_choices(stored, {"source": {"news": 1, "google.com": 1}})

@@ -1,9 +1,8 @@
-"""What the dashboard hands out: the channel table, its CSV, and the equivalent API and CLI calls.
+"""What the dashboard hands out besides tables: file names, and the same question as an API and CLI call.
 
-Pure functions, no Streamlit. The channel table is the response's
-``channels`` list as typed columns: the percentage strings (``"32.81%"``)
-become the numbers they spell (``32.81``), so a table sorts them as numbers
-and a spreadsheet reads them as numbers; nothing is recomputed.
+Pure functions, no Streamlit. Tables and their CSV come from the core's
+:mod:`insights_core.tables` (one writer: a download and ``insights query
+--format csv`` give the same bytes).
 """
 
 from __future__ import annotations
@@ -12,62 +11,11 @@ import json
 import os
 import re
 import shlex
-from typing import Any, Mapping, Sequence
+from typing import Mapping
 
-import pandas as pd
-
-from .formatting import parse_percent
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 """Where ``insights serve`` is assumed to listen unless ``INSIGHTS_API_URL`` says otherwise."""
-
-COUNT_COLUMNS: tuple[str, ...] = (
-    "total_sessions",
-    "total_users",
-    "converting_users_first_touch",
-    "converting_users_assisting_touch",
-    "converting_users_converting_touch",
-    "converting_users_after_touch",
-    "attributed_to_conversion",
-)
-"""The channel counts, in the answer's order (docs/metrics.md#channels)."""
-
-PERCENT_COLUMNS: tuple[str, ...] = ("session_influence", "conversion_influence", "conversion_rate")
-"""The channel percentages; in the table they are numbers (``32.81``), named ``<key>_pct``."""
-
-ROLE_COLUMNS: dict[str, str] = {
-    "converting_users_first_touch": "first",
-    "converting_users_assisting_touch": "assist",
-    "converting_users_converting_touch": "converting",
-    "converting_users_after_touch": "after",
-}
-"""The four touch counts of a channel and the role each counts (docs/metrics.md#roles)."""
-
-
-def percent_column(key: str) -> str:
-    """The table column holding a percentage key as a number."""
-    return f"{key}_pct"
-
-
-def channel_frame(channels: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The response's channels, one row each in the response's order, numbers as numbers."""
-    columns = ["channel", *COUNT_COLUMNS, *(percent_column(key) for key in PERCENT_COLUMNS)]
-    rows = [
-        {
-            "channel": channel["channel"],
-            **{key: int(channel[key]) for key in COUNT_COLUMNS},
-            **{percent_column(key): parse_percent(channel[key]) for key in PERCENT_COLUMNS},
-        }
-        for channel in channels
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({key: "int64" for key in COUNT_COLUMNS} | {percent_column(k): "float64" for k in PERCENT_COLUMNS})
-
-
-def channel_csv(channels: Sequence[Mapping[str, Any]]) -> str:
-    """The channel table as CSV (UTF-8 text, header row, percentages as numbers)."""
-    return channel_frame(channels).to_csv(index=False, float_format="%.2f")
-
 
 def request_json(body: Mapping[str, str]) -> str:
     """A request body as compact JSON, keys in the documented order."""

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from math import floor
 from typing import Literal
 
+from insights_core.tables import percent_number
+
 MISSING = "—"
 """Shown for a metric that is ``null`` (an average over nothing)."""
 
@@ -52,13 +54,6 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds / _DAY:,.1f} d"
 
 
-def parse_percent(text: str) -> float:
-    """A percentage string of an answer back to its number: ``"32.81%"`` -> ``32.81``."""
-    if not text.endswith("%"):
-        raise ValueError(f"not a percentage: {text!r}")
-    return float(text[:-1])
-
-
 def format_value(kind: Kind, value: int | float | str | None) -> str:
     """A metric of the response, written for a metric card."""
     if value is None:
@@ -91,7 +86,7 @@ def change(kind: Kind, current: int | float | str | None, previous: int | float 
     if current is None or previous is None:
         return Change(None, "no previous value to compare")
     if kind == "percent":
-        difference = round(parse_percent(str(current)) - parse_percent(str(previous)), 2)
+        difference = round(percent_number(str(current)) - percent_number(str(previous)), 2)
         text = f"{difference:+.2f} pp"
     elif kind == "count":
         difference = int(current) - int(previous)

@@ -30,7 +30,7 @@ def export_page(view: View, store: data.Store) -> None:
     with json_column:
         json_download(document, view)
     with csv_column:
-        channels_csv_download(document.get("overall_metrics", {}).get("channels", []), view)
+        channels_csv_download(document, view)
 
     st.subheader("The same numbers elsewhere")
     st.markdown("**The question, as the API reads it** (the settings of this view, docs/metrics.md#parameters)")

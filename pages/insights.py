@@ -86,7 +86,7 @@ def insights_page(view: View, store: data.Store) -> None:
     st.caption(":material/route: **This table covers whole journeys**: every visit of the people in view, before "
                "and after the window, on any channel. The filters choose the people; they do not hide their other "
                "channels.")
-    channel_table(channels)
+    channel_table(document)
     shown = channels
     if len(channels) > TOP_CHANNELS and not st.toggle(f"Show all {len(channels)} channels in the chart",
                                                        key="roles_all_channels"):

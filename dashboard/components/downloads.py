@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import streamlit as st
 
 from insights_core import to_json
+from insights_core.tables import channel_table, to_csv
 
-from ..exports import channel_csv, file_stem
+from ..exports import file_stem
 from ..view import View
 
 
@@ -26,10 +27,11 @@ def json_download(document: Mapping[str, Any], view: View) -> None:
     )
 
 
-def channels_csv_download(channels: Sequence[Mapping[str, Any]], view: View) -> None:
-    """The channel table as CSV, one row per channel, percentages as numbers."""
+def channels_csv_download(document: Mapping[str, Any], view: View) -> None:
+    """The answer's channel table as CSV: the bytes ``insights query --format csv`` prints (spreadsheet-safe)."""
+    table = channel_table(document)
     st.download_button(
-        "Channels CSV", channel_csv(channels), file_name=f"{export_stem(view)}_channels.csv", mime="text/csv",
-        icon=":material/table:", on_click="ignore", disabled=not channels, key="download_csv",
+        "Channels CSV", to_csv(table), file_name=f"{export_stem(view)}_channels.csv", mime="text/csv",
+        icon=":material/table:", on_click="ignore", disabled=not table.rows, key="download_csv",
         help="One row per channel, every column of the answer; percentages as numbers in the *_pct columns.",
     )

@@ -7,11 +7,13 @@ laptop screen (1366 px and up, with the sidebar open) without scrolling sideways
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
+import pandas as pd
 import streamlit as st
 
-from ..exports import channel_frame, percent_column
+from insights_core import tables
+from insights_core.tables import percent_column
 
 CHANNEL_COLUMNS: tuple[str, ...] = (
     "channel", "total_sessions", "total_users", "attributed_to_conversion",
@@ -20,15 +22,16 @@ CHANNEL_COLUMNS: tuple[str, ...] = (
 """The channel table's columns; the four role counts are the roles chart and its table."""
 
 
-def channel_table(channels: Sequence[Mapping[str, Any]], *, key: str = "channel_table") -> None:
-    """The answer's channels (docs/metrics.md#channels) as a sortable table, busiest first
-    (in a container keyed ``key``, so a page or a test can find it)."""
+def channel_table(answer: Mapping[str, Any], *, key: str = "channel_table") -> None:
+    """The answer's channel table (``insights_core.tables.channel_table``, docs/metrics.md#channels),
+    sortable, busiest first, in a container keyed ``key`` so a page or a test can find it."""
+    table = tables.channel_table(answer)
     count = lambda label, help: st.column_config.NumberColumn(label, help=help, format="localized", width=100)  # noqa: E731
     share = lambda label, help, width: st.column_config.ProgressColumn(  # noqa: E731
         label, help=help, format="%.2f%%", min_value=0, max_value=100, width=width
     )
     st.container(key=key).dataframe(
-        channel_frame(channels)[list(CHANNEL_COLUMNS)],
+        pd.DataFrame(list(table.rows), columns=table.names)[list(CHANNEL_COLUMNS)],
         hide_index=True,
         width="stretch",
         column_config={

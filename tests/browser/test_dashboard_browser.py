@@ -101,7 +101,7 @@ def test_bad_url_values_are_explained_in_words_and_replaced_by_defaults(page, se
     expect_core_numbers(page, server.store, corrected)
 
 
-def test_json_download_is_byte_identical_to_the_cli_and_named_after_the_filters(page, server, settled):
+def test_downloads_are_byte_identical_to_the_cli_and_named_after_the_filters(page, server, settled):
     query = {**JULY, "source": "google.com", "touch_scope": "assist"}
     page.goto(server.view_url("export", **query))
     settled(page)
@@ -118,6 +118,15 @@ def test_json_download_is_byte_identical_to_the_cli_and_named_after_the_filters(
     assert downloaded == cli.stdout
     assert b'"overall_metrics"' in downloaded
     expect(page.get_by_text("SPEC")).to_have_count(0)
+
+    # The channel table as CSV: the bytes of `insights query --format csv` for the same question.
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Channels CSV").get_by_role("button").click()
+    assert download.value.suggested_filename == (
+        "insights_2025-07-01_2025-07-31_source-google.com_touch_scope-assist_channels.csv")
+    csv = subprocess.run([str(INSIGHTS_CLI), *words[1:], "--format", "csv"], capture_output=True, check=True)
+    assert Path(download.value.path()).read_bytes() == csv.stdout
+    assert csv.stdout.startswith(b"channel,total_sessions,")
 
 
 def test_the_data_page_has_no_analysis_sidebar_and_refuses_a_bad_upload(page, server, settled, tmp_path):

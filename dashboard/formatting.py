@@ -114,6 +114,13 @@ def format_moment(moment: datetime) -> str:
     return f"{format_day(moment)} {moment:%H:%M} UTC"
 
 
+def format_moment_span(first: datetime, last: datetime) -> str:
+    """Two naive UTC moments, the year said once when it is the same: ``29 Oct 12:36 – 28 Nov 2026 12:36 UTC``."""
+    if first.year == last.year:
+        return f"{first.day} {first:%b %H:%M} – {format_day(last)} {last:%H:%M} UTC"
+    return f"{format_day(first)} {first:%H:%M} – {format_day(last)} {last:%H:%M} UTC"
+
+
 def format_span(first: date, last: date) -> str:
     """Two days as a span, saying each month and year once: ``21–27 Nov 2026``,
     ``29 Oct – 28 Nov 2026``, ``1 Dec 2025 – 3 Jan 2026``; one day alone: ``28 Nov 2026``."""

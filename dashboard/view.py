@@ -34,7 +34,7 @@ from insights_core.params import DEFAULT_WINDOW
 from insights_core.vocabulary import CONVERSION_FILTERS, INSIGHTS_PARAMETERS, SESSION_FILTERS, TOUCH_SCOPES
 from insights_core.wording import quoted
 
-from .formatting import format_day, format_moment, format_span
+from .formatting import format_day, format_moment_span, format_span
 from .text import markdown_text
 from .words import COMPARISONS, TOUCH_SCOPE_LABELS, label
 
@@ -149,8 +149,7 @@ class Window:
     def describe(self) -> str:
         """The window in words (Markdown): which dates, how many days, and where it comes from."""
         if self.default:
-            return (f"the last 30 days up to now, {format_moment(self.start)} – {format_moment(self.end)} "
-                    "(the API's default window)")
+            return f"the last 30 days up to now, {format_moment_span(self.start, self.end)} (the API's default window)"
         span = f"{format_span(self.start_day, self.end_day)} ({self.days:,} {'day' if self.days == 1 else 'days'}, UTC)"
         return f"{self.preset}: {span}" if self.preset else span
 
@@ -185,7 +184,7 @@ class View:
             return "no comparison" if self.compare == "none" else "no comparison (no earlier dates to compare with)"
         what = {"previous": COMPARISONS["previous"].lower(), "year": COMPARISONS["year"].lower()}[self.compare]
         if self.window.default:
-            return f"{format_moment(other.start)} – {format_moment(other.end)} ({what})"
+            return f"{format_moment_span(other.start, other.end)} ({what})"
         return f"{format_span(other.start.date(), other.end.date())} ({what})"
 
     def share_url(self, base_url: str) -> str:

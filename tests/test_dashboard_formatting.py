@@ -11,6 +11,7 @@ from dashboard.formatting import (
     format_count,
     format_day,
     format_duration,
+    format_moment_span,
     format_span,
     format_value,
 )
@@ -70,15 +71,19 @@ def test_no_change_is_zero_and_missing_values_compare_to_nothing():
 
 
 def test_days_are_written_day_month_year():
-    from datetime import date
+    from datetime import date, datetime
 
     assert format_day(date(2025, 7, 1)) == "1 Jul 2025"
 
 
 def test_spans_say_each_month_and_year_once():
-    from datetime import date
+    from datetime import date, datetime
 
     assert format_span(date(2026, 11, 21), date(2026, 11, 27)) == "21–27 Nov 2026"
     assert format_span(date(2026, 10, 29), date(2026, 11, 28)) == "29 Oct – 28 Nov 2026"
     assert format_span(date(2025, 12, 1), date(2026, 1, 3)) == "1 Dec 2025 – 3 Jan 2026"
     assert format_span(date(2026, 11, 28), date(2026, 11, 28)) == "28 Nov 2026"
+    assert format_moment_span(datetime(2026, 10, 29, 12, 36), datetime(2026, 11, 28, 12, 36, 5)) == (
+        "29 Oct 12:36 – 28 Nov 2026 12:36 UTC")
+    assert format_moment_span(datetime(2025, 12, 20, 8, 0), datetime(2026, 1, 19, 8, 0)) == (
+        "20 Dec 2025 08:00 – 19 Jan 2026 08:00 UTC")

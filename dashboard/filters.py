@@ -244,7 +244,7 @@ def _filter_list(container: Any, name: str, choices: FilterChoices) -> None:
              f"other filters (most first); the rest exist only outside them." if choices.others else
              f"Every value listed has {choices.unit}s in this window under the other filters (most first).")
     extent = ("" if choices.complete else
-              f" The list holds the {len(choices.values):,} most frequent of {choices.distinct:,} stored values; "
+              f" The list holds the {len(choices.values):,} most frequent of {counted(choices.distinct, 'stored value')}; "
               "type any other exact value and press Enter.")
     container.selectbox(
         label(name), options, index=None, key=name, bind="query-params", accept_new_options=True,

@@ -32,7 +32,7 @@ from urllib.parse import urlencode, urlsplit
 from insights_core import InsightsParams, ParameterError, parse_params
 from insights_core.params import DEFAULT_WINDOW
 from insights_core.vocabulary import CONVERSION_FILTERS, INSIGHTS_PARAMETERS, SESSION_FILTERS, TOUCH_SCOPES
-from insights_core.wording import quoted
+from insights_core.wording import counted, quoted
 
 from .formatting import format_day, format_moment_span, format_span
 from .text import markdown_text
@@ -150,7 +150,7 @@ class Window:
         """The window in words (Markdown): which dates, how many days, and where it comes from."""
         if self.default:
             return f"the last 30 days up to now, {format_moment_span(self.start, self.end)} (the API's default window)"
-        span = f"{format_span(self.start_day, self.end_day)} ({self.days:,} {'day' if self.days == 1 else 'days'}, UTC)"
+        span = f"{format_span(self.start_day, self.end_day)} ({counted(self.days, 'day')}, UTC)"
         return f"{self.preset}: {span}" if self.preset else span
 
 

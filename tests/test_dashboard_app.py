@@ -194,6 +194,17 @@ def test_a_widget_change_moves_the_numbers(app, store_path):
                                                                "touch_scope": "converting"}))
 
 
+def test_reset_goes_back_to_the_default_view(app):
+    at = app(**JULY, medium="organic", touch_scope="first", compare="year")
+    [reset] = [button for button in at.button if button.label == "Reset the view"]
+    at = reset.click().run()
+    assert at.selectbox(key="medium").value is None
+    assert at.radio(key="touch_scope").value == "any"
+    assert at.selectbox(key="compare").value == "previous"
+    assert "the API's default window" in at.caption[0].value
+    assert at.query_params == {}
+
+
 def test_filter_lists_offer_the_values_under_the_other_filters_first(app, store_path):
     at = app(**JULY, medium="organic")
     with StoreFile(store_path).snapshot() as con:

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from insights_core.vocabulary import ROLE_KEYS
+from insights_core.wording import counted
 
 from ..text import plot_label
 
@@ -127,6 +128,6 @@ def roles_figure(channels: Sequence[Mapping[str, Any]]) -> go.Figure:
 def roles_alt(channels: Sequence[Mapping[str, Any]]) -> str:
     """The chart for a screen reader: what it shows, for how many channels (the numbers are in its table)."""
     return (f"Bar chart of converted users by the role each channel played for them (first visit, assisting, "
-            f"converting, after converting), for {len(channels)} channels, busiest first. "
+            f"converting, after converting), for {counted(len(channels), 'channel')}, busiest first. "
             "The same numbers are in the table below the chart.")
 

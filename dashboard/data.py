@@ -23,7 +23,7 @@ from typing import Any, Callable, Protocol
 
 import streamlit as st
 
-from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, demo, load
+from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, load
 from insights_core.storefile import StoreFile
 
 DEFAULT_DB = "data/insights.duckdb"
@@ -81,7 +81,7 @@ def ensure_demo_store(store_file: StoreFile) -> bool:
         with store_file.edit() as con:
             if catalog.session_span(con) is not None:
                 return False
-            data = demo.generate_demo(users=FIRST_START_DEMO_USERS, end=datetime.now(timezone.utc))
+            data = _demo().generate_demo(users=FIRST_START_DEMO_USERS, end=datetime.now(timezone.utc))
             load(con, data.sessions, data.conversions, replace=True)
     return True
 
@@ -227,6 +227,14 @@ def uploaded_names(text: str) -> str:
 def create_demo(store_file: StoreFile, users: int, seed: int, progress: Progress) -> LoadReport:
     """Replace the stored data with ``users`` demo users ending now."""
     progress("generating demo data", 0.0)
-    data = demo.generate_demo(users=users, seed=seed, end=datetime.now(timezone.utc))
+    data = _demo().generate_demo(users=users, seed=seed, end=datetime.now(timezone.utc))
     with store_file.edit() as con:
         return load(con, data.sessions, data.conversions, replace=True, progress=progress)
+
+
+def _demo():
+    """The demo generator, imported when demo data is made: it costs half a second to import, which
+    every first page view of a server would otherwise pay."""
+    from insights_core import demo
+
+    return demo

@@ -325,14 +325,18 @@ def session_span(con: duckdb.DuckDBPyConnection) -> SessionSpan | None:
     """The earliest and latest stored ``started_at`` in the supported years; ``None`` when there is none."""
     cur = cursor(con)
     try:
-        first, last, outside = cur.execute(
-            f"""
-            SELECT min(started_at) FILTER (WHERE {_SUPPORTED}),
-                   max(started_at) FILTER (WHERE {_SUPPORTED}),
-                   count(*) FILTER (WHERE NOT ({_SUPPORTED}))
-            FROM sessions
-            """
-        ).fetchone()
+        first, last = cur.execute("SELECT min(started_at), max(started_at) FROM sessions").fetchone()
+        if first is None or (_moment(first) is not None and _moment(last) is not None):
+            outside = 0  # every start is in the supported years: no need to read them all
+        else:
+            first, last, outside = cur.execute(
+                f"""
+                SELECT min(started_at) FILTER (WHERE {_SUPPORTED}),
+                       max(started_at) FILTER (WHERE {_SUPPORTED}),
+                       count(*) FILTER (WHERE NOT ({_SUPPORTED}))
+                FROM sessions
+                """
+            ).fetchone()
     finally:
         cur.close()
     first, last = _moment(first), _moment(last)

@@ -46,7 +46,6 @@ from .view import (
     Span,
     View,
     check_url,
-    default_days,
     make_view,
     matching_preset,
     preset_days,
@@ -117,27 +116,28 @@ def open_view(page: Any, store: Store) -> View:
     now: datetime = state[_NOW]
     stored = store.span()
     span: Span | None = (stored.first, stored.last) if stored else None
-    default_start, default_end = default_days(now)
 
     sidebar = st.sidebar
     share_slot = sidebar.container()
     sidebar.html(BROWSER_HELPERS, unsafe_allow_javascript=True)
     sidebar.subheader("Window", help="Sessions are counted by the day (UTC) they started.")
+    # Empty is "not given", as in the API: the line under the dates says which window that makes.
     start_day = sidebar.date_input(
-        label("start_date"), value=default_start, min_value=EARLIEST_DAY, max_value=LATEST_DAY,
+        label("start_date"), value=None, min_value=EARLIEST_DAY, max_value=LATEST_DAY,
         key="start_date", bind="query-params", format="YYYY-MM-DD",
-        help="First day of the window, from 00:00 UTC. Type a date and press Enter, or pick one.",
+        help="First day of the window, from 00:00 UTC. Empty: 30 days before To (the API's default). "
+             "Type a date and press Enter, or pick one.",
     )
     end_day = sidebar.date_input(
-        label("end_date"), value=default_end, min_value=EARLIEST_DAY, max_value=LATEST_DAY,
+        label("end_date"), value=None, min_value=EARLIEST_DAY, max_value=LATEST_DAY,
         key="end_date", bind="query-params", format="YYYY-MM-DD",
-        help="Last day of the window, through the end of the day (UTC). Type a date and press Enter, or pick one.",
+        help="Last day of the window, through the end of the day (UTC). Empty: up to now (the API's default). "
+             "Type a date and press Enter, or pick one.",
     )
-    start_day, end_day = start_day or default_start, end_day or default_end
     window_slot = sidebar.container()
 
     today = now.date()
-    state[_PRESET] = matching_preset(start_day, end_day, today, span)
+    state[_PRESET] = None if start_day is None or end_day is None else matching_preset(start_day, end_day, today, span)
     sidebar.pills(
         "Quick window", PRESETS, key=_PRESET, on_change=_apply_preset, args=(span,),
         label_visibility="collapsed", help=_presets_help(today, span),
@@ -154,17 +154,16 @@ def open_view(page: Any, store: Store) -> View:
 
     notices = list(state.pop(_NOTICES, []))
     filters = {name: _given(name) for name in store.available_filters()}
-    dates_given = (start_day, end_day) != (default_start, default_end)
-    window = (start_day, end_day) if dates_given else None
-    if window is not None and start_day > end_day:
+    window = (start_day, end_day)
+    if start_day is not None and end_day is not None and start_day > end_day:
         window_slot.error(
             f"**{label('end_date')} ({_day(end_day)}) is before {label('start_date')} ({_day(start_day)}).** "
             "Change one of them; until then the page shows the window before.",
             icon=":material/event_busy:",
         )
-        window = state.get(_LAST_WINDOW)
+        window = state.get(_LAST_WINDOW, (None, None))
     try:
-        view = make_view(*(window or (None, None)), filters, state.get("touch_scope"), state.get(COMPARE),
+        view = make_view(*window, filters, state.get("touch_scope"), state.get(COMPARE),
                          now=now, span=span)
     except ParameterError as error:  # a filter the core refuses: say so, show the default view
         notices.append(Notice("warning", f"**{markdown_text(label(error.field or ''))}**: "
@@ -275,12 +274,12 @@ def _presets_help(today: date, span: Span | None) -> str:
 def _reset() -> None:
     state = st.session_state
     state[_NOW] = utc_now()
-    state["start_date"], state["end_date"] = default_days(state[_NOW])
+    state["start_date"], state["end_date"] = None, None
     for name in FILTERS:
         state[name] = None
     state["touch_scope"] = "any"
     state[COMPARE] = DEFAULT_COMPARISON
-    state[_LAST_WINDOW] = None
+    state[_LAST_WINDOW] = (None, None)
 
 
 def _share_link(container: Any, view: View) -> None:

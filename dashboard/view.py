@@ -2,10 +2,11 @@
 
 Pure functions, no Streamlit, so every rule here is tested directly.
 
-- **The default view is the API's default answer.** With no dates given,
-  the window is exactly what an empty API body gets: the 30 days up to now
-  (docs/metrics.md#window), to the microsecond, with ``now`` pinned when
-  the page opened so every rerun (and the cache) sees the same window.
+- **A date not given is the API's default** (docs/metrics.md#window). With
+  no dates the window is exactly what an empty API body gets: the 30 days up
+  to now, to the microsecond, with ``now`` pinned when the page opened so
+  every rerun (and the cache) sees the same window. ``From`` alone runs to
+  now; ``To`` alone starts 30 days before the end of that day.
 - **Dates picked on the page are whole UTC days**: ``From`` 00:00:00 through
   ``To`` 23:59:59.999999, what the API makes of two ``YYYY-MM-DD`` dates.
 - **Quick windows**: "Last N days" are N whole days ending yesterday (today
@@ -30,7 +31,6 @@ from typing import Literal, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
 from insights_core import InsightsParams, ParameterError, parse_params
-from insights_core.params import DEFAULT_WINDOW
 from insights_core.vocabulary import CONVERSION_FILTERS, INSIGHTS_PARAMETERS, SESSION_FILTERS, TOUCH_SCOPES
 from insights_core.wording import counted, quoted
 
@@ -84,11 +84,6 @@ Span = tuple[datetime, datetime]
 def utc_now() -> datetime:
     """Now as a naive UTC datetime, the form of every stored timestamp."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def default_days(now: datetime) -> tuple[date, date]:
-    """The days the date widgets show for the default window: its first and last day."""
-    return (now - DEFAULT_WINDOW).date(), now.date()
 
 
 def preset_days(preset: str, today: date, span: Span | None) -> tuple[date, date] | None:
@@ -146,10 +141,17 @@ class Window:
         """Calendar days touched, both ends included."""
         return (self.end_day - self.start_day).days + 1
 
+    @property
+    def whole_days(self) -> bool:
+        """From midnight of its first day through the last microsecond of its last day."""
+        return self.start.time() == time.min and self.end.time() == time.max
+
     def describe(self) -> str:
         """The window in words (Markdown): which dates, how many days, and where it comes from."""
         if self.default:
             return f"the last 30 days up to now, {format_moment_span(self.start, self.end)} (the API's default window)"
+        if not self.whole_days:
+            return format_moment_span(self.start, self.end)
         span = f"{format_span(self.start_day, self.end_day)} ({counted(self.days, 'day')}, UTC)"
         return f"{self.preset}: {span}" if self.preset else span
 
@@ -183,7 +185,7 @@ class View:
         if other is None:
             return "no comparison" if self.compare == "none" else "no comparison (no earlier dates to compare with)"
         what = {"previous": COMPARISONS["previous"].lower(), "year": COMPARISONS["year"].lower()}[self.compare]
-        if self.window.default:
+        if not self.window.whole_days:
             return f"{format_moment_span(other.start, other.end)} ({what})"
         return f"{format_span(other.start.date(), other.end.date())} ({what})"
 
@@ -207,36 +209,30 @@ def make_view(
 ) -> View:
     """The view of the sidebar's state. Raises :class:`ParameterError` for a bad filter.
 
-    ``start_day``/``end_day`` are ``None`` when not given; both ``None`` is
-    the API's default window at ``now``. From after To is a
-    :class:`ParameterError` on ``start_date`` (the sidebar explains it).
+    ``start_day``/``end_day`` are ``None`` when not given, and then take the
+    API's default: both ``None`` is the 30 days up to ``now``; From alone
+    runs to ``now``; To alone starts 30 days before the end of To. From after
+    To is a :class:`ParameterError` on ``start_date`` (the sidebar explains it).
     """
     body: dict[str, str] = {name: value for name in FILTERS if (value := filters.get(name)) not in (None, "")}
     if touch_scope and touch_scope != "any":
         body["touch_scope"] = touch_scope
     comparison: Comparison = compare if compare in COMPARISONS else DEFAULT_COMPARISON  # type: ignore[assignment]
+    if start_day is not None and end_day is not None and start_day > end_day:
+        raise ParameterError("start_date", f"{label('start_date')} ({format_day(start_day)}) is after "
+                                           f"{label('end_date')} ({format_day(end_day)})")
     query: dict[str, str] = {}
-    if start_day is None and end_day is None:
-        params = parse_params(body, now=now)
-        window = Window(params.start, params.end, default=True)
-    else:
-        end_day = end_day or now.date()
-        start_day = start_day or default_start(end_day)
-        if start_day > end_day:
-            raise ParameterError("start_date", f"{label('start_date')} ({format_day(start_day)}) is after "
-                                               f"{label('end_date')} ({format_day(end_day)})")
-        query = {"start_date": start_day.isoformat(), "end_date": end_day.isoformat()}
-        params = parse_params({**query, **body})
-        window = Window(params.start, params.end, preset=matching_preset(start_day, end_day, now.date(), span))
+    if start_day is not None:
+        query["start_date"] = start_day.isoformat()
+    if end_day is not None:
+        query["end_date"] = end_day.isoformat()
+    params = parse_params({**query, **body}, now=now)
+    preset = None if start_day is None or end_day is None else matching_preset(start_day, end_day, now.date(), span)
+    window = Window(params.start, params.end, default=not query, preset=preset)
     query.update({name: body[name] for name in PARAMETER_NAMES if name in body})
     if comparison != DEFAULT_COMPARISON:
         query[COMPARE] = comparison
     return View(params, window, comparison, query)
-
-
-def default_start(end_day: date) -> date:
-    """Without a From date the window is the 30 days ending To (the API's 30-day default)."""
-    return end_day - DEFAULT_WINDOW + ONE_DAY
 
 
 # --- comparisons --------------------------------------------------------------------------
@@ -321,8 +317,8 @@ def check_url(
     through its list of choices). A bad value (unknown key, repeated,
     invalid, outside the calendar) is dropped with a warning naming it, so
     its default applies; a moment becomes its UTC day (the page picks whole
-    days). A To date alone gets the From date 30 days before it, and a From
-    date after the To date falls back to that, both said in a notice.
+    days). A From date after the To date is left out (so the window is the
+    30 days up to To, the API's default), said in a notice.
     ``filters`` are the filters the store can answer; another is unknown.
     """
     notices: list[Notice] = []
@@ -357,18 +353,11 @@ def check_url(
             value = day.isoformat()
         kept[key] = value
 
-    if "end_date" in kept:
-        end_day = date.fromisoformat(kept["end_date"])
-        if "start_date" not in kept:
-            kept["start_date"] = default_start(end_day).isoformat()
-            notices.append(Notice("info", f"The link gives no **{label('start_date')}** date, so the window is the "
-                                          f"30 days ending {format_day(end_day)}."))
-        elif date.fromisoformat(kept["start_date"]) > end_day:
-            given = date.fromisoformat(kept["start_date"])
-            kept["start_date"] = default_start(end_day).isoformat()
-            notices.append(Notice("warning", f"The link's **{label('start_date')}** date ({format_day(given)}) is "
-                                             f"after its **{label('end_date')}** date ({format_day(end_day)}), so the "
-                                             f"window is the 30 days ending {format_day(end_day)}."))
+    if "start_date" in kept and "end_date" in kept and kept["start_date"] > kept["end_date"]:
+        given, end_day = date.fromisoformat(kept.pop("start_date")), date.fromisoformat(kept["end_date"])
+        notices.append(Notice("warning", f"The link's **{label('start_date')}** date ({format_day(given)}) is "
+                                         f"after its **{label('end_date')}** date ({format_day(end_day)}), so it is "
+                                         f"left out: the window is the 30 days up to the end of {format_day(end_day)}."))
     return notices, {name: kept[name] for name in URL_KEYS if name in kept}
 
 

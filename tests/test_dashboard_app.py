@@ -107,16 +107,17 @@ def test_bad_url_values_are_explained_in_words_and_fall_back_to_their_defaults(a
         assert words in warnings
     assert at.radio(key="touch_scope").value == "any"
     assert at.selectbox(key="medium").value is None
+    assert at.date_input(key="start_date").value is None
     assert at.query_params == {}
     assert "the API's default window" in at.caption[0].value
 
 
-def test_a_link_with_from_after_to_shows_the_30_days_ending_to_and_says_so(app, store_path):
+def test_a_link_with_from_after_to_shows_the_30_days_up_to_to_and_says_so(app, store_path):
     at = app(start_date="2025-07-20", end_date="2025-07-10")
     assert "is after its **To** date" in at.warning[0].value
-    assert at.date_input(key="start_date").value == date(2025, 6, 11)
-    assert at.query_params == {"start_date": "2025-06-11", "end_date": "2025-07-10"}
-    assert card(at, "Users").value == users(core(store_path, {"start_date": "2025-06-11", "end_date": "2025-07-10"}))
+    assert at.date_input(key="start_date").value is None
+    assert at.query_params == {"end_date": "2025-07-10"}
+    assert card(at, "Users").value == users(core(store_path, {"end_date": "2025-07-10"}))
 
 
 def test_a_moment_in_the_url_selects_its_utc_day(app):
@@ -235,10 +236,19 @@ def test_the_default_view_is_the_apis_default_answer_at_that_moment(tmp_path, mo
     assert card(at, "Users").value == users(expected)
     assert "the last 30 days up to now" in at.caption[0].value and "the API's default window" in at.caption[0].value
     assert at.query_params == {}
+    assert at.date_input(key="start_date").value is None and at.date_input(key="end_date").value is None
     # Another run (a filter change and back) keeps the same window: the moment is pinned.
     at = at.radio(key="touch_scope").set_value("first").run()
     at = at.radio(key="touch_scope").set_value("any").run()
     assert card(at, "Users").value == users(expected)
+
+
+def test_dates_in_a_link_are_kept_even_when_they_are_the_default_windows_days(app):
+    today = datetime.now(timezone.utc).date()
+    query = {"start_date": (today - timedelta(days=30)).isoformat(), "end_date": today.isoformat()}
+    at = app(**query)
+    assert at.query_params == query
+    assert "31 days, UTC" in at.caption[0].value and "default window" not in at.caption[0].value
 
 
 def test_first_start_creates_a_demo_database(tmp_path, monkeypatch):

@@ -12,7 +12,6 @@ from dashboard.view import (
     PRESETS,
     check_url,
     comparison_params,
-    default_days,
     make_view,
     matching_preset,
     preset_days,
@@ -38,7 +37,16 @@ def test_no_dates_is_exactly_the_api_default_at_that_moment():
     assert "the API's default window" in view.window.describe()
     # The share link carries no dates, like the empty API body it stands for.
     assert view.query == {"source": "google.com", "touch_scope": "first"}
-    assert default_days(NOW) == (date(2025, 7, 1), TODAY)
+
+
+def test_a_date_not_given_takes_the_apis_default():
+    from_only = make_view(date(2025, 7, 1), None, {}, None, None, now=NOW)
+    assert from_only.params == parse_params({"start_date": "2025-07-01"}, now=NOW)  # up to now
+    assert from_only.query == {"start_date": "2025-07-01"}
+    assert from_only.window.describe() == "1 Jul 00:00 – 31 Jul 2025 15:20 UTC"
+    to_only = make_view(None, date(2025, 6, 30), {}, None, None, now=NOW)
+    assert to_only.params == parse_params({"end_date": "2025-06-30"}, now=NOW)  # the 30 days before its end
+    assert to_only.query == {"end_date": "2025-06-30"}
 
 
 def test_last_n_days_are_n_whole_days_ending_yesterday_and_today_is_its_own():
@@ -165,16 +173,15 @@ def test_hostile_values_in_messages_are_escaped(value):
         assert markdown_text(quoted(value)) in notice.text  # every markup character backslash-escaped
 
 
-def test_start_after_end_falls_back_to_the_30_days_ending_the_end_and_says_so():
+def test_from_after_to_in_a_link_is_left_out_and_said():
     notices, corrected = check_url({"start_date": ["2025-07-20"], "end_date": ["2025-07-10"]}, TODAY)
-    assert corrected == {"start_date": "2025-06-11", "end_date": "2025-07-10"}
+    assert corrected == {"end_date": "2025-07-10"}
     assert "From** date (20 Jul 2025) is after its **To** date (10 Jul 2025)" in notices[0].text
 
 
-def test_end_alone_gives_the_30_days_ending_it():
+def test_to_alone_passes_as_the_api_takes_it():
     notices, corrected = check_url({"end_date": ["2025-06-30"]}, TODAY)
-    assert corrected == {"start_date": "2025-06-01", "end_date": "2025-06-30"}
-    assert notices[0].level == "info"
+    assert (notices, corrected) == ([], {"end_date": "2025-06-30"})
 
 
 def test_datetimes_become_their_utc_day():

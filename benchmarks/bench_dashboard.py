@@ -201,15 +201,25 @@ def _changes(window: dict[str, str], media: tuple[str, ...]) -> list[Change]:
     changes, params = [], dict(window)
     for medium in media:
         params = {**window, "medium": medium}
-        changes.append(Change(f"medium={medium}", _open_dropdown(label("medium")), _option(medium), params))
+        changes.append(Change(f"medium={medium}", _open_dropdown(label("medium"), medium), _option(medium), params))
     for scope in ("first", "converting", "assist", "after"):
         params = {**params, "touch_scope": scope}
         changes.append(Change(f"touch_scope={scope}", lambda page: None, _radio(TOUCH_SCOPE_LABELS[scope]), params))
     return changes
 
 
-def _open_dropdown(name: str) -> Callable:
-    return lambda page: page.get_by_role("combobox", name=name, exact=True).click()
+def _open_dropdown(name: str, value: str) -> Callable:
+    """Open the list (untimed) until ``value`` shows; a list opened while the page redraws may close again."""
+    def open_list(page) -> None:
+        for _ in range(3):
+            page.get_by_role("combobox", name=name, exact=True).click()
+            try:
+                page.get_by_role("option", name=value, exact=True).wait_for(timeout=10_000)
+                return
+            except Exception:  # noqa: BLE001 - closed again: press Escape and open it once more
+                page.keyboard.press("Escape")
+        page.get_by_role("option", name=value, exact=True).wait_for(timeout=TIMEOUT_MS)
+    return open_list
 
 
 def _option(value: str) -> Callable:

@@ -29,6 +29,7 @@ from insights_core.catalog import FilterChoices
 from insights_core.vocabulary import TOUCH_SCOPES
 from insights_core.wording import counted
 
+from .components.notices import show_notices
 from .data import Store
 from .formatting import format_span
 from .navigation import require_frame
@@ -173,8 +174,7 @@ def open_view(page: Any, store: Store) -> View:
     window_slot.caption(f"Showing {view.window.describe()}.")
     state[_VIEW] = view
 
-    for notice in notices:
-        (st.warning if notice.level == "warning" else st.info)(notice.text, icon=":material/link:")
+    show_notices(notices)
     _share_link(share_slot, view)
     return view
 

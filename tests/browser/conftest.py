@@ -203,3 +203,29 @@ def wait_for_app(tab) -> None:
     tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
     # Streamlit draws a skeleton for each element until the browser has loaded the code that draws it.
     expect(tab.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+def open_list():
+    """``open_list(tab, label)``: open a selectbox's dropdown list and return its options (see :func:`open_dropdown`)."""
+    return open_dropdown
+
+
+def open_dropdown(tab, name: str):
+    """Open the dropdown list of the selectbox labelled ``name``; return its options.
+
+    A click that lands while the sidebar is still being redrawn can leave the list closed: try again.
+    """
+    from playwright.sync_api import Error
+
+    options = tab.get_by_role("option")
+    for _ in range(3):
+        tab.get_by_role("combobox", name=name, exact=True).click()
+        try:
+            options.first.wait_for(timeout=10_000)
+            return options
+        except Error:
+            tab.keyboard.press("Escape")
+    tab.get_by_role("combobox", name=name, exact=True).click()
+    options.first.wait_for()
+    return options

@@ -26,6 +26,7 @@ import streamlit as st
 
 from insights_core import ParameterError
 from insights_core.catalog import FilterChoices
+from insights_core.timestamps import utc_now
 from insights_core.vocabulary import TOUCH_SCOPES
 from insights_core.wording import counted
 
@@ -50,7 +51,6 @@ from .view import (
     make_view,
     matching_preset,
     preset_days,
-    utc_now,
 )
 from .words import COMPARE_HELP, COMPARISONS, FILTER_MEANINGS, TOUCH_SCOPE_HELP, TOUCH_SCOPE_LABELS, label
 

@@ -26,7 +26,7 @@ import calendar
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Literal, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
@@ -79,11 +79,6 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Span = tuple[datetime, datetime]
 """First and last stored session start (naive UTC)."""
-
-
-def utc_now() -> datetime:
-    """Now as a naive UTC datetime, the form of every stored timestamp."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def preset_days(preset: str, today: date, span: Span | None) -> tuple[date, date] | None:

@@ -26,12 +26,20 @@ from .attribution import compute_attribution
 from .auth import keys as apikeys
 from .auth.settings import SettingsFile
 from .ingest import MEMORY_LIMIT_VARIABLE, LoadError, load
-from .metrics import compute_insights, to_json
-from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_attribution_params, parse_params
+from .metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
+from .params import (
+    NUMBER_RANGES,
+    ParameterError,
+    parameter_from_text,
+    parse_attribution_params,
+    parse_breakdown_params,
+    parse_params,
+    parse_timeseries_params,
+)
 from .store import SchemaOutdated, StoreError, connect
-from .store.connection import is_remote
+from .store.connection import directory_error, is_remote
 from .storefile import StoreFile
-from .tables import Table, attribution_table, channel_table, to_csv
+from .tables import Table, attribution_table, breakdown_table, channel_table, to_csv, trend_table
 from .vocabulary import (
     ATTRIBUTED_CONVERSIONS,
     BREAKDOWN_DIMENSIONS,
@@ -196,8 +204,16 @@ QUERY_COMMANDS: tuple[QueryCommand, ...] = (
         "attribution", "print the attribution JSON: seven models side by side (or the channel table as CSV)",
         "attribution", parse_attribution_params, compute_attribution, attribution_table,
     ),
+    QueryCommand(
+        "timeseries", "print the trend JSON (or its buckets as CSV): sessions, users and conversions per period",
+        "timeseries", parse_timeseries_params, compute_timeseries, trend_table,
+    ),
+    QueryCommand(
+        "breakdown", "print a breakdown JSON (or its rows as CSV): the matching sessions by one dimension",
+        "breakdown", parse_breakdown_params, compute_breakdown, breakdown_table,
+    ),
 )
-"""Every query command; ``timeseries`` and ``breakdown`` join with theirs."""
+"""Every query command: the subcommand, its endpoint, parser, computation and CSV table."""
 
 PARAMETER_FLAGS: Mapping[str, tuple[str, str]] = {
     "start_date": ("D", "window start: YYYY-MM-DD or an ISO 8601 datetime"),
@@ -306,6 +322,8 @@ def _writable_store(path: Path) -> StoreFile:
     """
     if is_remote(str(path)):
         raise UsageError(f"remote databases are not supported; use a local file: {path}")
+    if path.is_dir():
+        raise directory_error(path)
     store_file = StoreFile(path)
     store_file.check_path()
     if path.exists() and path.stat().st_size > 0:

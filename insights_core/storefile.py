@@ -39,6 +39,7 @@ from typing import Callable, Iterator
 import duckdb
 
 from .store import StoreError, connect
+from .store.connection import directory_error
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -197,9 +198,7 @@ class StoreFile:
         except NotADirectoryError:
             raise StoreError(f"cannot use {self.path}: a part of that path is a file, not a directory") from None
         if stat.S_ISDIR(status.st_mode):
-            raise StoreError(
-                f"{self.path} is a directory, not a database file; name a file, e.g. --db {self.path / 'insights.duckdb'}"
-            )
+            raise directory_error(self.path)
         if not stat.S_ISREG(status.st_mode):
             raise StoreError(f"{self.path} is {describe_file_kind(status.st_mode)}, not a database file")
 

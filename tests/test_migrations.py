@@ -24,6 +24,8 @@ import pytest
 import insights_core
 from insights_core.store import SCHEMA_VERSION, SchemaOutdated, StoreError
 from insights_core.store.migrations import MIGRATIONS, SCHEMA_2_TABLES, current_tables
+from insights_core.auth.keys import AcceptedKeys, list_keys, revoke_key
+from insights_core.auth.settings import SettingsFile
 from insights_core.storefile import StoreFile
 
 SCHEMA_2_COMMIT = "5a8def2"
@@ -57,7 +59,8 @@ for kind in ("sessions", "conversions"):
 store = StoreFile(work / "old.duckdb")
 with store.edit() as con:
     load(con, str(work / "sessions.parquet"), str(work / "conversions.parquet"))
-    apikeys.create_key(con, "reporting")
+    key = apikeys.create_key(con, "reporting")
+(work / "key.txt").write_text(key)
 queries = json.loads(sys.argv[2])
 with store.snapshot() as con:
     answers = [to_json(compute_insights(con, params)) for params in queries]
@@ -217,16 +220,24 @@ def test_upgraded_store_accepts_appends_and_answers_like_a_new_one(schema_2, old
     insights_core.load(fresh, str(more_sessions), str(more_conversions))
     with store.snapshot() as con:
         assert _answers(con) == _answers(fresh)
-        assert con.execute("SELECT api_keys.name FROM api_keys").fetchall() == [("reporting",)]
+    assert [key.name for key in list_keys(SettingsFile(old_store))] == ["reporting"]
 
 
-def test_api_keys_survive_the_upgrade(old_store):
-    """The keys table stays as it was (another migration moves keys to the settings file)."""
-    import duckdb
-
-    before = duckdb.connect(str(old_store), read_only=True).execute("SELECT * FROM api_keys").fetchall()
-    con = insights_core.connect(old_store)
-    assert con.execute("SELECT * FROM api_keys").fetchall() == before and len(before) == 1
+def test_api_keys_move_to_the_settings_file_and_keep_working(schema_2, old_store):
+    """docs/architecture.md#settings-file: the upgrade moves the keys beside the store and drops their
+    table; the key the old release printed is accepted as before, and a revocation takes."""
+    settings = SettingsFile(old_store)
+    assert list_keys(settings) == []
+    with StoreFile(old_store).snapshot() as con:  # a reader's open upgrades through the copy-and-swap
+        assert "api_keys" not in _table_shapes(con)
+    key = (schema_2 / "key.txt").read_text()
+    accepted = AcceptedKeys(settings, [])
+    accepted.refresh()
+    assert accepted.match(key) is not None and accepted.match(key + "x") is None
+    assert settings.path.stat().st_mode & 0o777 == 0o600
+    revoke_key(settings, "reporting")
+    accepted.refresh()
+    assert accepted.match(key) is None
 
 
 def test_migrations_are_numbered_by_schema_and_in_order():

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from ..compute import NO_DATA_MESSAGE
+from ..vocabulary import NO_DATA_MESSAGE
 
 TIME_FRAME_EXAMPLE: dict[str, str] = {"start_date": "2025-07-15", "end_date": "2025-07-30"}
 """The public doc's "Filter by Time Frame" request."""
@@ -431,3 +431,131 @@ class AttributionResponse(_Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ATTRIBUTION_RESPONSE_EXAMPLE]})
 
     attribution: Attribution
+# --- /timeseries and /breakdown (docs/metrics.md#trend, docs/metrics.md#breakdown) ----------------------
+
+TIMESERIES_REQUEST_EXAMPLE: dict[str, str] = {"start_date": "2025-07-01", "end_date": "2025-07-31", "interval": "week"}
+"""July by week: five buckets, the first starting Monday 2025-06-30."""
+
+BREAKDOWN_REQUEST_EXAMPLE: dict[str, Any] = {
+    "start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "campaign", "limit": 20,
+}
+"""July's 20 campaigns with the most matching sessions."""
+
+TIMESERIES_EXAMPLE: dict[str, Any] = {
+    "timeseries": {
+        "interval": "week",
+        "buckets": [
+            {"start": "2025-06-30", "sessions": 4, "users": 3, "converting_sessions": 2, "converted_users": 2},
+            {"start": "2025-07-07", "sessions": 1, "users": 1, "converting_sessions": 0, "converted_users": 0},
+            {"start": "2025-07-14", "sessions": 0, "users": 0, "converting_sessions": 0, "converted_users": 0},
+            {"start": "2025-07-21", "sessions": 0, "users": 0, "converting_sessions": 0, "converted_users": 0},
+            {"start": "2025-07-28", "sessions": 0, "users": 0, "converting_sessions": 0, "converted_users": 0},
+        ],
+    }
+}
+"""docs/metrics.md#trend's worked example: July by week."""
+
+BREAKDOWN_EXAMPLE: dict[str, Any] = {
+    "breakdown": {
+        "dimension": "campaign",
+        "rows": [
+            {"value": "summer-sale", "sessions": 410, "users": 380, "converting_sessions": 31,
+             "converted_users": 29, "conversion_rate": "7.63%"},
+            {"value": "spring-launch", "sessions": 212, "users": 190, "converting_sessions": 8,
+             "converted_users": 11, "conversion_rate": "5.79%"},
+        ],
+    }
+}
+"""A breakdown by campaign. (The sessions without a campaign tag would form a row whose ``value`` is
+``null``; FastAPI drops ``null`` values from the examples it writes into the OpenAPI document, so the
+example shows none.)"""
+
+Interval = Literal["day", "week", "month"]
+Dimension = Literal["channel", "channel_group", "source", "medium", "campaign", "content", "term", "landing_page"]
+
+
+class TimeseriesRequest(InsightsRequest):
+    """The parameters of every endpoint, plus `interval` (docs/metrics.md#trend). Unknown keys are a 400 error."""
+
+    model_config = ConfigDict(
+        extra="forbid", title="TimeseriesRequest", json_schema_extra={"examples": [TIMESERIES_REQUEST_EXAMPLE]},
+    )
+
+    interval: Literal["day", "week", "month", ""] | None = Field(
+        None,
+        description=(
+            "The buckets' period, in UTC: `day` (default), `week` (ISO weeks, from Monday) or `month`. More than"
+            " 3,700 buckets for the window is a 400 naming `interval`."
+        ),
+    )
+
+
+class BreakdownRequest(InsightsRequest):
+    """The parameters of every endpoint, plus `dimension` (required) and `limit` (docs/metrics.md#breakdown)."""
+
+    model_config = ConfigDict(
+        extra="forbid", title="BreakdownRequest", json_schema_extra={"examples": [BREAKDOWN_REQUEST_EXAMPLE]},
+    )
+
+    dimension: Dimension = Field(
+        description="What the rows are grouped by: the matching sessions' channel, channel group, source, medium,"
+                    " UTM campaign, content or term, or landing page.",
+    )
+    limit: Annotated[int, Field(ge=1, le=1000)] | Literal[""] | None = Field(
+        None, description="How many rows to return, a whole number from 1 to 1,000 (a JSON number; `null` or `\"\"`"
+                          " means not given). Default: 100.",
+    )
+
+
+class TrendBucket(_Strict):
+    """One period (docs/metrics.md#trend), over the matching sessions that started in it."""
+
+    start: str = Field(description="The period's first day, `YYYY-MM-DD` (UTC), also when the window starts later.",
+                       examples=["2025-06-30"], json_schema_extra={"format": "date"})
+    sessions: Count
+    users: Count
+    converting_sessions: Count
+    converted_users: Count = Field(
+        description="Users of the cohort whose first conversion ever lies in this period and in the window.")
+
+
+class Timeseries(_Strict):
+    interval: Interval
+    buckets: list[TrendBucket] = Field(
+        description="One per period that overlaps the window, oldest first, empty ones included (zero counts).")
+
+
+class TimeseriesResponse(_Strict):
+    """The trend (docs/metrics.md#trend); an empty cohort gives every bucket with zero counts, not a message."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TIMESERIES_EXAMPLE]})
+
+    timeseries: Timeseries
+
+
+class BreakdownRow(_Strict):
+    """One value of the dimension (docs/metrics.md#breakdown), over the matching sessions with that value."""
+
+    value: str | None = Field(description="The value; `null` for the sessions that have none.",
+                              examples=["summer-sale"])
+    sessions: Count
+    users: Count
+    converting_sessions: Count
+    converted_users: Count = Field(
+        description="Users of the cohort who converted (at any time) and have a matching session with this value.")
+    conversion_rate: Percent = Field(description="converted_users / users.")
+
+
+class Breakdown(_Strict):
+    dimension: Dimension
+    rows: list[BreakdownRow] = Field(
+        description="By sessions descending, then value ascending (code points), the `null` row after the others"
+                    " of its session count; the first `limit`. `[]` when no user matches.")
+
+
+class BreakdownResponse(_Strict):
+    """A breakdown (docs/metrics.md#breakdown)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [BREAKDOWN_EXAMPLE]})
+
+    breakdown: Breakdown

@@ -52,6 +52,11 @@ class SchemaOutdated(StoreError):
         self.found = found
 
 
+def directory_error(path: Path) -> StoreError:
+    """The one refusal of a directory where a store file was expected (a ``--db`` typo)."""
+    return StoreError(f"{path} is a directory, not a database file; name a file, e.g. --db {path / 'insights.duckdb'}")
+
+
 def is_remote(location: str) -> bool:
     """Whether ``location`` is a URL (``https://``, ``s3://``…) rather than a local path."""
     return bool(_REMOTE.match(location))
@@ -59,13 +64,11 @@ def is_remote(location: str) -> bool:
 
 def shown_path(path: Path) -> Path:
     """The path a person knows a store by: the live file, not the private working copy a
-    writer changes (``.insights.duckdb.123.0a1b2c3d.tmp``, or ``insights.duckdb`` inside a working
-    directory of that name, see ``StoreFile.edit``)."""
-    match = _WORKING_COPY.match(path.name)
-    if match:
-        return path.with_name(match["name"])
+    writer changes (``.insights.duckdb.123.0a1b2c3d.tmp/insights.duckdb``, see ``StoreFile.edit``)."""
     match = _WORKING_COPY.match(path.parent.name)
-    return path.parent.with_name(match["name"]) if match and match["name"] == path.name else path
+    if match and match["name"] == path.name:
+        return path.parent.with_name(path.name)
+    return path
 
 
 def new_engine() -> duckdb.DuckDBPyConnection:
@@ -89,7 +92,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     path = Path(path)
     shown = shown_path(path)
     if path.is_dir():
-        raise StoreError(f"{shown} is a directory; --db names a database file, e.g. {shown / 'insights.duckdb'}")
+        raise directory_error(shown)
     exists = path.exists() and path.stat().st_size > 0
     if read_only and not path.exists():
         raise StoreError(f"no database at {shown}: create one with 'insights load' or 'insights demo'")

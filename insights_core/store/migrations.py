@@ -32,7 +32,9 @@ class Migration:
 
     version: int
     summary: str
-    apply: Callable[[duckdb.DuckDBPyConnection], None]
+    apply: Callable[[duckdb.DuckDBPyConnection, Path], None]
+    """Called with a cursor on the store being upgraded and the live store's path (which names
+    the files kept beside it, such as the settings file)."""
 
 
 SCHEMA_2_TABLES: Mapping[str, tuple[str, ...]] = {
@@ -61,10 +63,16 @@ SCHEMA_2_TABLES: Mapping[str, tuple[str, ...]] = {
 """The columns of every table of a schema-2 store (the release at commit 5a8def2)."""
 
 
+SCHEMA_3_KEYS_TABLE: Mapping[str, tuple[str, ...]] = {"api_keys": SCHEMA_2_TABLES["api_keys"]}
+"""What a schema-3 store had besides today's tables: API keys, now in the settings file."""
+
+
 def expected_tables(version: int) -> Mapping[str, tuple[str, ...]] | None:
     """The tables and columns a store of ``version`` has; ``None`` for a version that cannot be upgraded."""
     if version == SCHEMA_VERSION:
         return current_tables()
+    if version == 3:
+        return {**current_tables(), **SCHEMA_3_KEYS_TABLE}
     if version == 2:
         return SCHEMA_2_TABLES
     return None
@@ -100,7 +108,7 @@ def upgrade(con: duckdb.DuckDBPyConnection, found: int, shown: Path) -> None:
             try:
                 for migration in MIGRATIONS:
                     if migration.version > found:
-                        migration.apply(cur)
+                        migration.apply(cur, shown)
                 cur.execute("UPDATE store_info SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
                 drop_temporaries(cur)
                 cur.execute("COMMIT")
@@ -128,7 +136,7 @@ def _add_column(cur: duckdb.DuckDBPyConnection, table: str, name: str, data_type
     cur.execute(f"ALTER TABLE {table} ALTER COLUMN {name} DROP DEFAULT")
 
 
-def sessions_keep_landing_facts(cur: duckdb.DuckDBPyConnection) -> None:
+def sessions_keep_landing_facts(cur: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     """Sessions keep their landing page's registered domain and paid click id, so later loads
     never parse a stored landing page again (docs/data.md#source-and-medium)."""
     from ..ingest import derive
@@ -148,7 +156,7 @@ def sessions_keep_landing_facts(cur: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def sessions_get_channel_groups(cur: duckdb.DuckDBPyConnection) -> None:
+def sessions_get_channel_groups(cur: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     """Every session gets its channel group from its stored source and medium under the shipped
     rules (docs/data.md#channel-groups); the user's own rules get their table."""
     from ..ingest import derive
@@ -165,7 +173,7 @@ def sessions_get_channel_groups(cur: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def conversions_know_user_and_value(cur: duckdb.DuckDBPyConnection) -> None:
+def conversions_know_user_and_value(cur: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     """Conversions get their user's number, an empty ``value`` (docs/data.md#conversions) and
     whether they are their user's first (earliest; ties: the smallest id)."""
     _add_column(cur, "conversions", "user_key", "INTEGER", placeholder="0")
@@ -183,7 +191,7 @@ def conversions_know_user_and_value(cur: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def users_know_their_last_session(cur: duckdb.DuckDBPyConnection) -> None:
+def users_know_their_last_session(cur: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     """Users get the start of their last session (attribution's lookback for users who never converted)."""
     _add_column(cur, "users", "last_session_started_at", "TIMESTAMP", placeholder="TIMESTAMP '1900-01-01'")
     cur.execute("""
@@ -193,12 +201,28 @@ def users_know_their_last_session(cur: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def touchpoints_of_every_conversion(cur: duckdb.DuckDBPyConnection) -> None:
+def touchpoints_of_every_conversion(cur: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     """The touchpoints table, filled for every stored conversion (docs/metrics.md#touchpoints)."""
     from .. import journeys
 
     cur.execute(TABLES["touchpoints"])
     journeys.insert_touchpoints(cur, Relation("users"))
+
+
+# --- schema 3 -> 4 -----------------------------------------------------------------------------
+
+def api_keys_move_beside_the_store(cur: duckdb.DuckDBPyConnection, store_path: Path) -> None:
+    """API keys leave the analytics data for the settings file beside the store
+    (docs/architecture.md#settings-file), so changing a key never rewrites the store.
+
+    The keys are copied first (idempotently: a failed upgrade that is run
+    again copies nothing twice), then the table is dropped with the rest of
+    the upgrade's transaction.
+    """
+    from ..auth.legacy import move_api_keys
+
+    move_api_keys(cur, store_path)
+    cur.execute("DROP TABLE api_keys")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -208,5 +232,6 @@ MIGRATIONS: tuple[Migration, ...] = (
               conversions_know_user_and_value),
     Migration(3, "users know when their last session started", users_know_their_last_session),
     Migration(3, "touchpoints of every conversion", touchpoints_of_every_conversion),
+    Migration(4, "API keys move to the settings file beside the store", api_keys_move_beside_the_store),
 )
 """Every migration, in the order they apply; a store of version N gets those above N."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version :func:`insights_core.store.connect` writes and reads; older stores are upgraded."""
 
 TABLES: Mapping[str, str] = {
@@ -112,13 +112,6 @@ TABLES: Mapping[str, str] = {
             sessions_rows BIGINT NOT NULL,
             conversions_rows BIGINT NOT NULL,
             replaced BOOLEAN NOT NULL
-        )""",
-    "api_keys": """
-        CREATE TABLE api_keys (
-            name VARCHAR NOT NULL,
-            key_hash VARCHAR NOT NULL,              -- sha256 hex of the key; the key itself is never stored
-            created_at TIMESTAMP NOT NULL,
-            revoked_at TIMESTAMP
         )""",
     # One row per (conversion, session of its user up to and including the converting
     # session, in timeline order): what attribution reads (docs/metrics.md#touchpoints).

@@ -1,14 +1,14 @@
 """Realistic synthetic input data for Insights, as the raw files a user would load.
 
-`generate_demo` writes the two tables of SPEC 1.1 / 1.2 exactly as a tracking
+`generate_demo` writes the two tables of docs/data.md#sessions, docs/data.md#conversions exactly as a tracking
 script would export them for the made-up site https://www.acme-analytics.com:
 landing-page URLs with click ids and UTM query strings, referrer URLs, UTM
 columns filled for only some sessions, and conversions inside their sessions.
 Nothing derived (source, medium, channel, roles) is written: the loader has to
-compute it per SPEC 2, which is what the demo exercises. Channels behave
+compute it per docs/data.md#source-and-medium, which is what the demo exercises. Channels behave
 differently on purpose (paid search closes fast, organic search and referrals
 assist, email follows the first conversion) so that every metric and every
-touch_scope of SPEC 3.3 / 4 has something to show. Every step is vectorised
+touch_scope of docs/metrics.md#roles, docs/metrics.md#response has something to show. Every step is vectorised
 numpy / pyarrow over all rows at once, so a million users take seconds, and
 the same (users, seed, end) always gives identical tables.
 
@@ -62,7 +62,7 @@ _HOURLY_RHYTHM = np.array([
 ])
 _GROWTH_OVER_WINDOW = 0.12
 
-# Session roles of SPEC 3.3 as the generator plans them; _BROWSE = a non-converter's later session.
+# Session roles of docs/metrics.md#roles as the generator plans them; _BROWSE = a non-converter's later session.
 _FIRST, _ASSIST, _CONVERTING, _AFTER, _BROWSE = range(5)
 
 # P(1..8 sessions): many one-session users, a long tail; about 3 on average.
@@ -129,7 +129,7 @@ _UPGRADE = _META_IDS.index("plan_upgraded")
 
 @dataclass(frozen=True)
 class DemoData:
-    """The two raw input tables of SPEC 1, ready to write as Parquet/CSV or load."""
+    """The two raw input tables of docs/data.md, ready to write as Parquet/CSV or load."""
 
     sessions: pa.Table
     conversions: pa.Table
@@ -161,7 +161,7 @@ class _Journeys:
 def generate_demo(users: int = 5_000, seed: int = 7, end: datetime | None = None) -> DemoData:
     """Return raw sessions and conversions of `users` visitors in the 90 days ending at `end`.
 
-    `end` defaults to now (UTC); a naive `end` is read as UTC, like SPEC 1.1
+    `end` defaults to now (UTC); a naive `end` is read as UTC, like docs/data.md#sessions
     timestamps. The same arguments always give identical tables.
     """
     if users < 1:
@@ -352,7 +352,7 @@ def _timeline(rng: np.random.Generator, plan: _Plan, clock: _Clock) -> _Timeline
 
 
 def _session_roles(position: np.ndarray, first_converting: np.ndarray) -> np.ndarray:
-    """SPEC 3.3 role of each planned session; the first session keeps _FIRST even when it converts."""
+    """docs/metrics.md#roles role of each planned session; the first session keeps _FIRST even when it converts."""
     converted = first_converting >= 0
     role = np.full(len(position), _BROWSE, dtype=np.int8)
     role[converted & (position < first_converting)] = _ASSIST
@@ -391,7 +391,7 @@ def _sessions_table(
     session_ids: pa.Array,
     users: int,
 ) -> pa.Table:
-    """The SPEC 1.1 table, rows in start order like an export."""
+    """The docs/data.md#sessions table, rows in start order like an export."""
     user_ids = _ids("u", users, 6).take(journeys.user[order])
     started = journeys.started[order]
     exited = started + journeys.duration[order]
@@ -409,7 +409,7 @@ def _sessions_table(
 def _conversions_table(
     rng: np.random.Generator, journeys: _Journeys, rank: np.ndarray, session_ids: pa.Array
 ) -> pa.Table:
-    """The SPEC 1.2 table: each converting session's conversion, some sessions with a second one.
+    """The docs/data.md#conversions table: each converting session's conversion, some sessions with a second one.
 
     A conversion happens inside its session (between start and the real end,
     reported or not); a second one in the same session comes after the first.
@@ -568,7 +568,7 @@ def _social(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
 
 
 def _paid_social(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
-    """Social ads tagged utm_medium=paid_social; Facebook adds an fbclid, which changes nothing (SPEC 2)."""
+    """Social ads tagged utm_medium=paid_social; Facebook adds an fbclid, which changes nothing (docs/data.md#source-and-medium)."""
     facebook = rng.random(n) < 0.75
     referrer = pc.if_else(
         facebook,
@@ -596,7 +596,7 @@ def _paid_social(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
 def _email(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
     """Newsletters and onboarding mails: UTM mostly only in the landing-page query string.
 
-    So the loader must read UTM from the URL (SPEC 1.1). Untagged clicks come
+    So the loader must read UTM from the URL (docs/data.md#sessions). Untagged clicks come
     from webmail and show only the webmail referrer.
     """
     tagged = rng.random(n) < 0.8
@@ -634,7 +634,7 @@ def _ai_assistant(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
 
 
 def _direct(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
-    """Typed-in or bookmarked visits; a few self-referrals, which SPEC 2 also counts as direct."""
+    """Typed-in or bookmarked visits; a few self-referrals, which docs/data.md#source-and-medium also counts as direct."""
     referrer = _only(rng.random(n) < 0.03, SITE + "/pricing")
     paths = ("/", "/pricing", "/login", "/features", "/docs/getting-started")
     return _untagged(_pages(rng, paths, n, (0.35, 0.2, 0.25, 0.1, 0.1)), referrer)
@@ -746,7 +746,7 @@ def _utm(
 ) -> tuple[dict[str, pa.Array], list[pa.Array]]:
     """Put each session's UTM values in the utm_* columns, the landing-page query string, or both.
 
-    Exports differ in where tags live; SPEC 1.1 falls back to the query string
+    Exports differ in where tags live; docs/data.md#sessions falls back to the query string
     when a column is empty, so all three placements must occur.
     """
     n = len(next(iter(values.values())))

@@ -1,22 +1,22 @@
-"""Plain-Python reference model of SPEC 3, 4, 6, 7 and 9 (written from SPEC.md only).
+"""Plain-Python reference model of the metrics, attribution, trend and breakdown (written from the contract's text only).
 
 Used by property tests to cross-check the real implementation.  Clarity and
-literal fidelity to the SPEC beat speed: simple loops, sets and dicts, exact
+literal fidelity to the definitions beat speed: simple loops, sets and dicts, exact
 arithmetic (integer microseconds and fractions.Fraction) until the very end.
 The one irrational quantity, the time-decay weight 2^(-x), is computed with
 ``decimal`` at 60 significant digits (see ``time_decay_shares``).
 
-docs/metrics.md holds the product's wording of the same rules: #cohort (SPEC 3.4),
-#attribution (SPEC 6), #trend (SPEC 7), #breakdown (SPEC 9).
+docs/metrics.md holds the product's wording of the same rules: #cohort (docs/metrics.md#cohort),
+#attribution (docs/metrics.md#attribution), #trend (docs/metrics.md#trend), #breakdown (docs/metrics.md#breakdown).
 
 Inputs (plain dicts; datetimes are naive and mean UTC):
 - a session: session_id, user_id, started_at, exited_at (or None), landing_page, source,
-  medium, campaign, content, term (the EFFECTIVE values of SPEC 2, None when absent) and,
+  medium, campaign, content, term (the EFFECTIVE values of docs/data.md#source-and-medium, None when absent) and,
   only when a channel_group filter or the channel_group breakdown is used, channel_group.
 - a conversion: conversion_id, session_id, converted_at, conversion_page, meta_type,
   meta_id and, optionally, value (decimal.Decimal or int, None or missing = absent).
 
-Conventions chosen where the SPEC is silent are marked "CONVENTION n".
+Conventions chosen where the definitions is silent are marked "CONVENTION n".
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ NO_DATA = {"message": "No page data found for the given parameters."}
 SESSION_FILTERS = ["source", "medium", "campaign", "content", "term", "landing_page",
                    "channel", "channel_group"]
 CONVERSION_FILTERS = ["conversion_page", "meta_type", "meta_id"]
-BINS = [  # SPEC 4.3: label, lower bound (inclusive), upper bound (exclusive), in seconds
+BINS = [  # docs/metrics.md#conversion-summary: label, lower bound (inclusive), upper bound (exclusive), in seconds
     ("0-1 days", 0, 86400),
     ("1-3 days", 86400, 259200),
     ("3-7 days", 259200, 604800),
@@ -41,13 +41,13 @@ DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # ---------------------------------------------------------------- helpers
 def given(params, key):
-    """SPEC 3: `null` and "" mean "not given"."""
+    """docs/metrics.md#parameters: `null` and "" mean "not given"."""
     value = params.get(key)
     return value is not None and value != ""
 
 
 def parse_bound(text, is_end):
-    """SPEC 3 / 3.1: a date is 00:00:00 (start) or 23:59:59.999999 (end) UTC that day;
+    """docs/metrics.md#parameters, docs/metrics.md#window: a date is 00:00:00 (start) or 23:59:59.999999 (end) UTC that day;
     a datetime with an offset is converted to UTC; without an offset it is UTC."""
     if DATE_ONLY.match(text):
         day = datetime.fromisoformat(text)
@@ -61,7 +61,7 @@ def parse_bound(text, is_end):
 
 
 def secs(delta):
-    """SPEC 4 durations in seconds; CONVENTION 2: exact, via integer microseconds."""
+    """docs/metrics.md#response durations in seconds; CONVENTION 2: exact, via integer microseconds."""
     us = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     return Fraction(us, 1_000_000)
 
@@ -82,14 +82,14 @@ def round1(value):
 
 
 def mean(values):
-    """Exact mean (Fraction); None when taken over nothing (SPEC 4)."""
+    """Exact mean (Fraction); None when taken over nothing (docs/metrics.md#response)."""
     if not values:
         return None
     return Fraction(sum(values), len(values))
 
 
 def median(values):
-    """Exact median; an even count gives the mean of the two middle values (SPEC 4)."""
+    """Exact median; an even count gives the mean of the two middle values (docs/metrics.md#response)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -100,7 +100,7 @@ def median(values):
 
 
 def pct(a, b):
-    """SPEC 4 / CONVENTION 4: "NN.NN%", "0.00%" when b == 0."""
+    """docs/metrics.md#response / CONVENTION 4: "NN.NN%", "0.00%" when b == 0."""
     if b == 0:
         return "0.00%"
     n = half_up(Fraction(100 * a, b), 2)
@@ -108,29 +108,29 @@ def pct(a, b):
 
 
 def channel_of(session):
-    """SPEC 2: the channel is medium + "/" + source."""
+    """docs/data.md#source-and-medium: the channel is medium + "/" + source."""
     return session["medium"] + "/" + session["source"]
 
 
 def session_value(session, name):
-    """A session's value for a session filter (SPEC 3) or a breakdown dimension (SPEC 9):
-    `channel` is computed (SPEC 2), every other name is a field of the session dict
-    (`channel_group` is an input field, SPEC 8)."""
+    """A session's value for a session filter (docs/metrics.md#parameters) or a breakdown dimension (docs/metrics.md#breakdown):
+    `channel` is computed (docs/data.md#source-and-medium), every other name is a field of the session dict
+    (`channel_group` is an input field, docs/data.md#channel-groups)."""
     if name == "channel":
         return channel_of(session)
     return session[name]
 
 
-# ---------------------------------------------------------------- the cohort (SPEC 3)
+# ---------------------------------------------------------------- the cohort (docs/metrics.md#parameters)
 @dataclass
 class Cohort:
-    """Everything SPEC 3.4 selects, shared by every answer (docs/metrics.md#cohort)."""
+    """Everything docs/metrics.md#cohort selects, shared by every answer (docs/metrics.md#cohort)."""
     by_id: dict             # session_id -> session
     conv_of: dict           # session_id -> its conversions
-    timeline: dict          # user -> their sessions in timeline order (SPEC 3.3)
+    timeline: dict          # user -> their sessions in timeline order (docs/metrics.md#roles)
     position: dict          # session_id -> index in its user's timeline
     first_conv_index: dict  # user -> index of first_converting_session(u) (only users who converted)
-    start: datetime         # the window, inclusive both ends (SPEC 3.1)
+    start: datetime         # the window, inclusive both ends (docs/metrics.md#window)
     end: datetime
     matching: list          # S
     U: set
@@ -138,7 +138,7 @@ class Cohort:
     C: set
 
     def roles(self, s):
-        """SPEC 3.3 roles of a session, by its position on the user's full timeline
+        """docs/metrics.md#roles of a session, by its position on the user's full timeline
         (docs/metrics.md#roles)."""
         u, i = s["user_id"], self.position[s["session_id"]]
         held = set()
@@ -155,16 +155,16 @@ class Cohort:
         return held
 
     def conversions_of_user(self, u):
-        """Every conversion of u, in any of u's sessions (SPEC 1.2: a conversion's user is its session's user)."""
+        """Every conversion of u, in any of u's sessions (docs/data.md#conversions: a conversion's user is its session's user)."""
         return [c for s in self.timeline[u] for c in self.conv_of[s["session_id"]]]
 
     def first_conversion_at(self, u):
-        """SPEC 4: the earliest converted_at of u (over ALL of u's conversions)."""
+        """docs/metrics.md#response: the earliest converted_at of u (over ALL of u's conversions)."""
         return min(c["converted_at"] for c in self.conversions_of_user(u))
 
 
 def window(params):
-    """SPEC 3.1 window (defaults: end = now UTC, start = end - 30 days), inclusive both ends
+    """docs/metrics.md#window (defaults: end = now UTC, start = end - 30 days), inclusive both ends
     (docs/metrics.md#window)."""
     end = parse_bound(params["end_date"], True) if given(params, "end_date") \
         else datetime.now(timezone.utc).replace(tzinfo=None)
@@ -174,16 +174,16 @@ def window(params):
 
 
 def select_cohort(sessions: list[dict], conversions: list[dict], params: dict) -> Cohort:
-    """SPEC 3.4: matching sessions S, cohort U, journey set J and converted users C."""
+    """docs/metrics.md#cohort: matching sessions S, cohort U, journey set J and converted users C."""
     by_id = {s["session_id"]: s for s in sessions}
 
-    # Conversions per session (SPEC 1.2: a conversion's user is its session's user).
+    # Conversions per session (docs/data.md#conversions: a conversion's user is its session's user).
     conv_of = {sid: [] for sid in by_id}
     for c in conversions:
-        assert c["session_id"] in by_id, "SPEC 1.2: conversion of an unknown session"
+        assert c["session_id"] in by_id, "docs/data.md#conversions: conversion of an unknown session"
         conv_of[c["session_id"]].append(c)
 
-    # SPEC 3.3 / CONVENTION 1: each user's FULL timeline (all given sessions),
+    # docs/metrics.md#roles / CONVENTION 1: each user's FULL timeline (all given sessions),
     # ordered by started_at, ties broken by session_id ascending.
     timeline = {}
     for s in sessions:
@@ -191,7 +191,7 @@ def select_cohort(sessions: list[dict], conversions: list[dict], params: dict) -
     for u in timeline:
         timeline[u].sort(key=lambda s: (s["started_at"], s["session_id"]))
 
-    # SPEC 3.3 roles, by position in the timeline.
+    # docs/metrics.md#roles, by position in the timeline.
     position = {}           # session_id -> index in its user's timeline
     first_conv_index = {}   # user -> index of first_converting_session(u) (only users who converted)
     for u, tl in timeline.items():
@@ -204,25 +204,25 @@ def select_cohort(sessions: list[dict], conversions: list[dict], params: dict) -
     cohort = Cohort(by_id, conv_of, timeline, position, first_conv_index, start, end, [], set(), [], set())
     scope = params.get("touch_scope") if given(params, "touch_scope") else "any"
 
-    # SPEC 3.4 matching sessions S.
+    # docs/metrics.md#cohort matching sessions S.
     matching = []
     for s in sessions:
-        if not (start <= s["started_at"] <= end):           # SPEC 3.1: window on started_at
+        if not (start <= s["started_at"] <= end):           # docs/metrics.md#window: window on started_at
             continue
-        # SPEC 3 / CONVENTION 9: exact, case-sensitive; None never matches a given filter.
-        # channel is medium/source (SPEC 2), channel_group the session's stored group (SPEC 8).
+        # docs/metrics.md#parameters / CONVENTION 9: exact, case-sensitive; None never matches a given filter.
+        # channel is medium/source (docs/data.md#source-and-medium), channel_group the session's stored group (docs/data.md#channel-groups).
         if any(given(params, f) and session_value(s, f) != params[f] for f in SESSION_FILTERS):
             continue
-        # SPEC 3.2: ONE conversion of the session must satisfy all given conversion filters.
+        # docs/metrics.md#conversion-filters: ONE conversion of the session must satisfy all given conversion filters.
         active = [f for f in CONVERSION_FILTERS if given(params, f)]
         if active and not any(all(c[f] == params[f] for f in active)
                               for c in conv_of[s["session_id"]]):
             continue
-        if scope != "any" and scope not in cohort.roles(s):  # SPEC 3.3 touch_scope
+        if scope != "any" and scope not in cohort.roles(s):  # docs/metrics.md#roles touch_scope
             continue
         matching.append(s)
 
-    # SPEC 3.4 cohort U and journey J; SPEC 4: C = cohort users with >= 1 conversion.
+    # docs/metrics.md#cohort U and journey J; docs/metrics.md#response: C = cohort users with >= 1 conversion.
     cohort.matching = matching
     cohort.U = {s["user_id"] for s in matching}
     cohort.J = [s for u in cohort.U for s in timeline[u]]
@@ -230,7 +230,7 @@ def select_cohort(sessions: list[dict], conversions: list[dict], params: dict) -
     return cohort
 
 
-# ---------------------------------------------------------------- insights (SPEC 4)
+# ---------------------------------------------------------------- insights (docs/metrics.md#response)
 def reference_insights(sessions: list[dict], conversions: list[dict], params: dict) -> dict:
     cohort = select_cohort(sessions, conversions, params)
     U, J, C, matching = cohort.U, cohort.J, cohort.C, cohort.matching
@@ -238,7 +238,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
     position, first_conv_index = cohort.position, cohort.first_conv_index
     if not U:
         return dict(NO_DATA)
-    # SPEC 4.1 user_summary.
+    # docs/metrics.md#user-summary user_summary.
     sessions_of_C = sum(len(timeline[u]) for u in C)
     user_summary = {
         "total_users": len(U),
@@ -248,7 +248,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
         "avg_sessions_per_converted_user": round1(Fraction(sessions_of_C, len(C)) if C else None),
     }
 
-    # SPEC 4.2 session_summary, over S only.
+    # docs/metrics.md#session-summary session_summary, over S only.
     all_durations, converting_durations, drop_durations = [], [], []
     total_converting = total_drop = 0
     for s in matching:
@@ -273,7 +273,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
         "median_drop_off_session_duration": round1(median(drop_durations)),
     }
 
-    # SPEC 4.3 conversion_summary, over C.
+    # docs/metrics.md#conversion-summary conversion_summary, over C.
     # first_conversion_at(u) = earliest converted_at over ALL of u's conversions
     # (not necessarily inside first_converting_session(u)).
     ttc = []
@@ -291,7 +291,7 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
         "conversion_timeline_bins": {"counts": counts, "percentages": percentages},
     }
 
-    # SPEC 4.4 channels, over J.
+    # docs/metrics.md#channels, over J.
     channels = []
     for ch in sorted({channel_of(s) for s in J}):
         on_ch = [s for s in J if channel_of(s) == ch]
@@ -336,12 +336,12 @@ def reference_insights(sessions: list[dict], conversions: list[dict], params: di
     }}
 
 
-# ---------------------------------------------------------------- attribution (SPEC 6)
+# ---------------------------------------------------------------- attribution (docs/metrics.md#attribution)
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear",
-          "position_based", "time_decay", "data_driven"]           # SPEC 6.4: in the order of 6.3
+          "position_based", "time_decay", "data_driven"]           # docs/metrics.md#attribution-response: in the order of 6.3
 PATH_LENGTH_KEYS = ["1", "2", "3", "4", "5+"]
-DIRECT = "(none)/(direct)"                                         # SPEC 6.2
-START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"       # SPEC 6.3 chain states; a channel
+DIRECT = "(none)/(direct)"                                         # docs/metrics.md#attributed-conversions
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"       # docs/metrics.md#attribution-models chain states; a channel
 #                                                                    always holds "/", these never do
 DAY_US = 86_400 * 1_000_000
 DECIMAL_DIGITS = 60      # CONVENTION 10: precision of the time-decay weights
@@ -362,13 +362,13 @@ def exact_number(value):
 
 
 def conversion_value(c):
-    """SPEC 1.2 / 6.2: a conversion's value, 0 when absent (docs/metrics.md#attributed-conversions)."""
+    """docs/data.md#conversions, docs/metrics.md#attributed-conversions: a conversion's value, 0 when absent (docs/metrics.md#attributed-conversions)."""
     value = c.get("value")
     return Fraction(0) if value is None else exact_number(value)
 
 
 def attribution_params(params):
-    """SPEC 6.1 parameters with their defaults; null and "" mean "not given" (SPEC 3).
+    """docs/metrics.md#attribution-parameters parameters with their defaults; null and "" mean "not given" (docs/metrics.md#parameters).
     The reference assumes valid values (parsing is tested elsewhere)."""
     lookback_days = int(params["lookback_days"]) if given(params, "lookback_days") else 90
     half_life_days = exact_number(params["half_life_days"]) if given(params, "half_life_days") else Fraction(7)
@@ -379,11 +379,11 @@ def attribution_params(params):
 
 
 def attributed_conversions(cohort, which):
-    """SPEC 6.2 (docs/metrics.md#attributed-conversions): `first`: one conversion per user u in
+    """docs/metrics.md#attributed-conversions (docs/metrics.md#attributed-conversions): `first`: one conversion per user u in
     C, u's earliest conversion (ties: the smallest conversion_id). `all`: every conversion of
     every user in C.
 
-    CONVENTION 14: read literally, the window and the conversion filters (SPEC 3.2) select the
+    CONVENTION 14: read literally, the window and the conversion filters (docs/metrics.md#conversion-filters) select the
     cohort only; they never select which of a user's conversions are attributed.  So `first`
     is u's earliest conversion ever, even when it lies outside the window or fails a
     meta_type filter, and `all` takes every conversion of u at any time."""
@@ -400,7 +400,7 @@ def attributed_conversions(cohort, which):
 
 
 def touchpoints_of(cohort, conversion, lookback_days):
-    """SPEC 6.2 (docs/metrics.md#touchpoints, #lookback): u's sessions, in timeline order, from the
+    """docs/metrics.md#attributed-conversions (docs/metrics.md#touchpoints, #lookback): u's sessions, in timeline order, from the
     first up to and including s_k, that started at or after t_k - lookback_days * 86 400 s;
     s_k itself is always a touchpoint."""
     s_k = cohort.by_id[conversion["session_id"]]
@@ -412,7 +412,7 @@ def touchpoints_of(cohort, conversion, lookback_days):
 
 
 def position_based_shares(n):
-    """SPEC 6.3: n = 1: 1; n = 2: 1/2 each; n >= 3: 2/5 first, 2/5 last, 1/(5(n-2)) to each other."""
+    """docs/metrics.md#attribution-models: n = 1: 1; n = 2: 1/2 each; n >= 3: 2/5 first, 2/5 last, 1/(5(n-2)) to each other."""
     if n == 1:
         return [Fraction(1)]
     if n == 2:
@@ -422,10 +422,10 @@ def position_based_shares(n):
 
 
 def time_decay_shares(touchpoints, half_life_days):
-    """SPEC 6.3 time_decay: touchpoint i weighs 2^(-(t_k - started_at_i) / (half_life_days * 86 400 s));
+    """docs/metrics.md#attribution-models time_decay: touchpoint i weighs 2^(-(t_k - started_at_i) / (half_life_days * 86 400 s));
     the weights are divided by their sum.  Returns (shares as Fractions, exact?).
 
-    CONVENTION 10 (how the irrational weights are computed; the result is the SPEC's):
+    CONVENTION 10 (how the irrational weights are computed; the result is the definitions'):
     every weight is divided by the converting session's weight first, which changes no share
     (w_i / sum(w) = r_i / sum(r) with r_i = w_i / w_n = 2^(-(started_n - started_i) / h)).
     The converting session started last, so r_n = 1 >= every r_i, and nothing underflows.
@@ -433,7 +433,7 @@ def time_decay_shares(touchpoints, half_life_days):
     r_i is 2^(-e) computed with `decimal` at 60 significant digits (relative error ~1e-59), and
     an r_i with e > NEGLIGIBLE_EXPONENT (< 1e-120) counts as 0.  Such shares are flagged inexact:
     their error is far below 1e-50, so only a value within ~1e-50 of a rounding boundary could
-    round differently from the SPEC's exact value."""
+    round differently from the definitions' exact value."""
     h_us = half_life_days * DAY_US                              # exact Fraction of microseconds
     started_n = touchpoints[-1]["started_at"]
     ratios, exact = [], True
@@ -473,7 +473,7 @@ def solve_linear(matrix, rhs):
 
 
 def conversion_probability(steps, channels, removed=None):
-    """SPEC 6.3 data_driven (docs/metrics.md#data-driven): P = the probability of absorption in
+    """docs/metrics.md#attribution-models data_driven (docs/metrics.md#data-driven): P = the probability of absorption in
     (conversion) from (start), solved exactly.  p(a->b) = (steps a->b) / (steps out of a).
     With `removed` = c: every transition into c goes to (null) instead (P_-c).
     x_(conversion) = 1, x_(null) = 0, x_a = sum_b p(a->b) x_b over the other states."""
@@ -498,7 +498,7 @@ def conversion_probability(steps, channels, removed=None):
 
 
 def reference_attribution_exact(sessions: list[dict], conversions: list[dict], params: dict) -> dict:
-    """SPEC 6 before any rounding.  Returns NO_DATA when U is empty, else a dict:
+    """docs/metrics.md#attribution before any rounding.  Returns NO_DATA when U is empty, else a dict:
     conversions N (int), value V (Fraction), channels {channel: {"conversions": {model: x},
     "value": {model: x}}} in the answer's order (x a Fraction; data_driven may be None),
     paths [(path tuple, count, value Fraction)] in the answer's order (all of them, before
@@ -506,7 +506,7 @@ def reference_attribution_exact(sessions: list[dict], conversions: list[dict], p
     {"P": ..., "P_without": {c: ...}, "RE": {c: ...}} (None when N = 0) and exact (False when
     a time_decay number is a 60-digit approximation, CONVENTION 10)."""
     cohort = select_cohort(sessions, conversions, params)
-    if not cohort.U:                                           # SPEC 6.4: U empty -> the 3.4 message
+    if not cohort.U:                                           # docs/metrics.md#attribution-response: U empty -> the 3.4 message
         return dict(NO_DATA)
     lookback_days, half_life_days, which, _ = attribution_params(params)
 
@@ -514,7 +514,7 @@ def reference_attribution_exact(sessions: list[dict], conversions: list[dict], p
     N = len(attributed)
     V = sum((conversion_value(c) for c in attributed), Fraction(0))
 
-    # SPEC 6.3: each model splits one unit of credit per conversion over its touchpoints; a
+    # docs/metrics.md#attribution-models: each model splits one unit of credit per conversion over its touchpoints; a
     # channel's conversion credit sums its touchpoints' credits, its value credit credit x value.
     credit = {}                # channel -> model -> {"conversions": Fraction, "value": Fraction}
     def add(channel, model, share, value):
@@ -546,21 +546,21 @@ def reference_attribution_exact(sessions: list[dict], conversions: list[dict], p
         for ch, share in zip(chs, shares):
             add(ch, "time_decay", share, value)
 
-        # SPEC 6.4 paths: consecutive repeats collapsed into one; grouped.
+        # docs/metrics.md#attribution-response paths: consecutive repeats collapsed into one; grouped.
         collapsed = tuple(ch for i, ch in enumerate(chs) if i == 0 or ch != chs[i - 1])
         group = paths.setdefault(collapsed, [0, Fraction(0)])
         group[0] += 1
         group[1] += value
-        # SPEC 6.4 path_lengths: by n, not collapsed.
+        # docs/metrics.md#attribution-response path_lengths: by n, not collapsed.
         path_lengths[str(n) if n <= 4 else "5+"] += 1
-        # SPEC 6.3 data_driven path: (start) -> ch(tp_1) -> ... -> ch(tp_n) -> (conversion)
+        # docs/metrics.md#attribution-models data_driven path: (start) -> ch(tp_1) -> ... -> ch(tp_n) -> (conversion)
         converting_paths.append([START] + chs + [CONVERSION])
 
-    if N == 0:                 # SPEC 6.4: no attributed conversion -> the zero answer
+    if N == 0:                 # docs/metrics.md#attribution-response: no attributed conversion -> the zero answer
         return {"conversions": 0, "value": Fraction(0), "channels": {}, "paths": [],
                 "path_lengths": path_lengths, "touchpoints": {}, "markov": None, "exact": True}
 
-    # SPEC 6.3 data_driven paths of the users of U \ C: (start) -> the channels of their sessions
+    # docs/metrics.md#attribution-models data_driven paths of the users of U \ C: (start) -> the channels of their sessions
     # (timeline order) that started at or after (their last session's started_at - lookback_days)
     # -> (null).  CONVENTION 12: "lookback_days" there means lookback_days * 86 400 s, as in 6.1.
     null_paths = []
@@ -583,7 +583,7 @@ def reference_attribution_exact(sessions: list[dict], conversions: list[dict], p
     sum_RE = sum(RE.values()) if P != 0 else Fraction(0)
     defined = P != 0 and sum_RE != 0                          # else every data_driven credit is null
 
-    # SPEC 6.4 channels: every channel of the data_driven chain (rule-based credits 0 when only
+    # docs/metrics.md#attribution-response channels: every channel of the data_driven chain (rule-based credits 0 when only
     # on non-converting paths), ordered by unrounded linear conversion credit desc, channel asc.
     channels = {}
     zero = {m: [Fraction(0), Fraction(0)] for m in MODELS[:-1]}
@@ -596,7 +596,7 @@ def reference_attribution_exact(sessions: list[dict], conversions: list[dict], p
         value_credit["data_driven"] = V * RE[ch] / sum_RE if defined else None  # V * RE(c) / sum RE
         channels[ch] = {"conversions": conv_credit, "value": value_credit}
 
-    # SPEC 6.4 paths: conversions desc, value desc, then the path joined with " > " ascending.
+    # docs/metrics.md#attribution-response paths: conversions desc, value desc, then the path joined with " > " ascending.
     # CONVENTION 13: "value desc" compares the exact (unrounded) summed values; the joined
     # path compares by code point.
     ordered_paths = sorted(((path, count, value) for path, (count, value) in paths.items()),
@@ -607,14 +607,14 @@ def reference_attribution_exact(sessions: list[dict], conversions: list[dict], p
 
 
 def round2(value):
-    """SPEC 6.4: a number rounded half up to 2 decimals (after summing); None stays None."""
+    """docs/metrics.md#attribution-response: a number rounded half up to 2 decimals (after summing); None stays None."""
     if value is None:
         return None
     return float(Fraction(half_up(value, 2), 100))
 
 
 def reference_attribution(sessions: list[dict], conversions: list[dict], params: dict) -> dict:
-    """SPEC 6.4 answer: the exact model above, rounded at the very end."""
+    """docs/metrics.md#attribution-response answer: the exact model above, rounded at the very end."""
     exact = reference_attribution_exact(sessions, conversions, params)
     if exact == NO_DATA:
         return dict(NO_DATA)
@@ -643,12 +643,12 @@ def near_rounding_boundary(value, decimals=2, tolerance=Fraction(1, 10 ** 9)):
     return distance <= tolerance * 10 ** decimals
 
 
-# ---------------------------------------------------------------- trend (SPEC 7)
+# ---------------------------------------------------------------- trend (docs/metrics.md#trend)
 MAX_BUCKETS = 3_700
 
 
 def period_start(day, interval):
-    """SPEC 7: the first day of the UTC calendar period holding `day` (ISO weeks from Monday)."""
+    """docs/metrics.md#trend: the first day of the UTC calendar period holding `day` (ISO weeks from Monday)."""
     if interval == "day":
         return day
     if interval == "week":
@@ -670,7 +670,7 @@ def next_period(first_day, interval):
 
 
 def reference_timeseries(sessions: list[dict], conversions: list[dict], params: dict) -> dict:
-    """SPEC 7 (docs/metrics.md#trend).  Raises ValueError naming `interval` past 3,700 buckets."""
+    """docs/metrics.md#trend (docs/metrics.md#trend).  Raises ValueError naming `interval` past 3,700 buckets."""
     interval = params["interval"] if given(params, "interval") else "day"
     cohort = select_cohort(sessions, conversions, params)
     start, end = cohort.start, cohort.end
@@ -688,10 +688,10 @@ def reference_timeseries(sessions: list[dict], conversions: list[dict], params: 
         count = (last - first).days // 7 + 1
     else:
         count = (last.year - first.year) * 12 + last.month - first.month + 1
-    if count > MAX_BUCKETS:                                   # SPEC 7: more than 3,700 buckets is a 400
+    if count > MAX_BUCKETS:                                   # docs/metrics.md#trend: more than 3,700 buckets is a 400
         raise ValueError(f"interval: {interval} gives {count} buckets, more than {MAX_BUCKETS}")
 
-    # first_conversion_at of every user in C (SPEC 4), for converted_users.
+    # first_conversion_at of every user in C (docs/metrics.md#response), for converted_users.
     first_conversion = {u: cohort.first_conversion_at(u) for u in cohort.C}
     buckets = []
     day = first
@@ -707,7 +707,7 @@ def reference_timeseries(sessions: list[dict], conversions: list[dict], params: 
             "users": len({s["user_id"] for s in in_bucket}),
             "converting_sessions": sum(1 for s in in_bucket if cohort.conv_of[s["session_id"]]),
             # users in C whose first_conversion_at lies in the bucket and in the window
-            # (CONVENTION 17: the window's two ends included, as for started_at in SPEC 3.1)
+            # (CONVENTION 17: the window's two ends included, as for started_at in docs/metrics.md#window)
             "converted_users": sum(1 for at in first_conversion.values()
                                    if low <= at < high and start <= at <= end),
         })
@@ -716,12 +716,12 @@ def reference_timeseries(sessions: list[dict], conversions: list[dict], params: 
     return {"timeseries": {"interval": interval, "buckets": buckets}}
 
 
-# ---------------------------------------------------------------- breakdown (SPEC 9)
+# ---------------------------------------------------------------- breakdown (docs/metrics.md#breakdown)
 DIMENSIONS = ["channel", "channel_group", "source", "medium", "campaign", "content", "term", "landing_page"]
 
 
 def reference_breakdown(sessions: list[dict], conversions: list[dict], params: dict) -> dict:
-    """SPEC 9 (docs/metrics.md#breakdown): the matching sessions S grouped by the session's value
+    """docs/metrics.md#breakdown (docs/metrics.md#breakdown): the matching sessions S grouped by the session's value
     of `dimension` (null is a row of its own)."""
     dimension = params.get("dimension")
     if dimension not in DIMENSIONS:

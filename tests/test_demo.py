@@ -1,4 +1,4 @@
-"""Tests for the demo generator: raw SPEC 1 tables that are valid, deterministic and realistic.
+"""Tests for the demo generator: raw docs/data.md tables that are valid, deterministic and realistic.
 
 The checks read the raw columns (plain pyarrow and Python, no loader), so they
 hold whatever the store does with the data. Only the channel-group checks derive
@@ -51,7 +51,7 @@ def conversions(demo: DemoData) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def first_conversion_at(sessions: list[dict], conversions: list[dict]) -> dict[str, datetime]:
-    """Earliest converted_at per user (a conversion's user is its session's user, SPEC 1.2)."""
+    """Earliest converted_at per user (a conversion's user is its session's user, docs/data.md#conversions)."""
     user_of = {s["session_id"]: s["user_id"] for s in sessions}
     first: dict[str, datetime] = {}
     for c in conversions:
@@ -92,12 +92,12 @@ def _query(url: str | None) -> dict[str, list[str]]:
 
 
 def _utm(session: dict, field: str) -> str | None:
-    """The UTM value as SPEC 1.1 reads it: the column, else the landing-page query string."""
+    """The UTM value as docs/data.md#sessions reads it: the column, else the landing-page query string."""
     return session[field] or next(iter(_query(session["landing_page"]).get(field, [])), None)
 
 
 def _first_sessions(sessions: list[dict]) -> dict[str, dict]:
-    """Each user's first session in SPEC 3.3 order (started_at, then session_id)."""
+    """Each user's first session in docs/metrics.md#roles order (started_at, then session_id)."""
     first: dict[str, dict] = {}
     for s in sorted(sessions, key=lambda s: (s["started_at"], s["session_id"])):
         first.setdefault(s["user_id"], s)
@@ -160,17 +160,17 @@ def test_ids_have_their_formats(demo: DemoData) -> None:
         assert pc.all(pc.match_substring_regex(column, pattern)).as_py(), pattern
 
 
-# --- SPEC 1.3 validity -------------------------------------------------------------------
+# --- docs/data.md#loading-rules validity -------------------------------------------------------------------
 
 
 def test_spec_1_3_ids_are_unique(demo: DemoData) -> None:
-    """SPEC 1.3: a duplicate session_id or conversion_id fails the load."""
+    """docs/data.md#loading-rules: a duplicate session_id or conversion_id fails the load."""
     assert len(pc.unique(demo.sessions["session_id"])) == demo.sessions.num_rows
     assert len(pc.unique(demo.conversions["conversion_id"])) == demo.conversions.num_rows
 
 
 def test_spec_1_3_required_values_are_present(demo: DemoData) -> None:
-    """SPEC 1.3: a missing required value (SPEC 1.1 / 1.2 "required: yes") fails the load."""
+    """docs/data.md#loading-rules: a missing required value (docs/data.md#sessions, docs/data.md#conversions "required: yes") fails the load."""
     for table, names in (
         (demo.sessions, ("session_id", "user_id", "started_at")),
         (demo.conversions, ("conversion_id", "session_id", "converted_at")),
@@ -180,13 +180,13 @@ def test_spec_1_3_required_values_are_present(demo: DemoData) -> None:
 
 
 def test_spec_1_3_exit_is_never_before_start(demo: DemoData) -> None:
-    """SPEC 1.3: exited_at < started_at fails the load."""
+    """docs/data.md#loading-rules: exited_at < started_at fails the load."""
     backwards = pc.less(demo.sessions["exited_at"], demo.sessions["started_at"])
     assert not pc.any(backwards).as_py()
 
 
 def test_spec_1_3_every_conversion_session_exists(demo: DemoData) -> None:
-    """SPEC 1.3: a conversion of an unknown session fails the load."""
+    """docs/data.md#loading-rules: a conversion of an unknown session fails the load."""
     known = pc.is_in(demo.conversions["session_id"], value_set=demo.sessions["session_id"])
     assert pc.all(known).as_py()
 
@@ -194,7 +194,7 @@ def test_spec_1_3_every_conversion_session_exists(demo: DemoData) -> None:
 def test_spec_1_3_conversions_happen_inside_their_session(
     sessions: list[dict], conversions: list[dict]
 ) -> None:
-    """SPEC 1.3: a conversion before its session start fails the load; it also ends by the exit."""
+    """docs/data.md#loading-rules: a conversion before its session start fails the load; it also ends by the exit."""
     by_id = {s["session_id"]: s for s in sessions}
     for c in conversions:
         session = by_id[c["session_id"]]
@@ -383,7 +383,7 @@ def test_click_ids_of_bing_and_facebook_occur(sessions: list[dict]) -> None:
 
 
 def test_utm_values_sit_in_columns_in_the_query_string_or_both(sessions: list[dict]) -> None:
-    """SPEC 1.1 reads utm_* from the landing page when the column is empty: all placements occur."""
+    """docs/data.md#sessions reads utm_* from the landing page when the column is empty: all placements occur."""
     placements = Counter(
         (s["utm_source"] is not None, "utm_source" in _query(s["landing_page"])) for s in sessions
     )
@@ -419,7 +419,7 @@ def test_referrers_cover_search_social_email_ai_and_referral(sessions: list[dict
 
 
 def test_email_tags_live_mostly_in_the_landing_page(sessions: list[dict]) -> None:
-    """Email UTM comes mostly from the query string, so a loader must read the URL (SPEC 1.1)."""
+    """Email UTM comes mostly from the query string, so a loader must read the URL (docs/data.md#sessions)."""
     email = [s for s in sessions if _utm(s, "utm_medium") == "email"]
     assert email
     assert sum(s["utm_medium"] is None for s in email) / len(email) > 0.5
@@ -523,7 +523,7 @@ def test_email_shows_up_mostly_after_a_first_conversion(
 def test_organic_search_assists_before_a_later_conversion(
     sessions: list[dict], conversions: list[dict], first_conversion_at: dict[str, datetime]
 ) -> None:
-    """Organic search sessions sit between first session and first conversion (SPEC 3.3 assist)."""
+    """Organic search sessions sit between first session and first conversion (docs/metrics.md#roles assist)."""
     first = _first_sessions(sessions)
     converting = {c["session_id"] for c in conversions}
     organic_hosts = {"www.google.com", "www.google.co.uk", "www.bing.com", "duckduckgo.com"}

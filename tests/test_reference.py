@@ -341,7 +341,7 @@ def test_channel_group_filter_matches_the_stored_group():
     assert reference_insights(ungrouped, CONVERSIONS, {**JULY, "channel_group": "Direct"}) == NO_DATA
 
 
-# ======================================================================== attribution (SPEC 6)
+# ======================================================================== attribution (docs/metrics.md#attribution)
 # docs/metrics.md#attribution.  Channels are written "medium/source"; chan() splits them back.
 import decimal  # noqa: E402
 import math  # noqa: E402  (kept next to the attribution cases that use it)
@@ -390,7 +390,7 @@ def credits(answer, measure, model):
 
 
 def test_markov_published_case_1():
-    # SPEC 6.3: C1>C2>C3 (converts), C1 (null), C2>C3 (null) give C1 0.2, C2 0.4, C3 0.4.
+    # docs/metrics.md#attribution-models: C1>C2>C3 (converts), C1 (null), C2>C3 (null) give C1 0.2, C2 0.4, C3 0.4.
     # By hand: steps (start)->C1 x2, (start)->C2 x1, C1->C2, C1->(null), C2->C3 x2,
     # C3->(conversion), C3->(null).  P = 2/3 * 1/2 * 1 * 1/2 + 1/3 * 1 * 1/2 = 1/6 + 1/6 = 1/3.
     # Without C1: (start)->C1 goes to (null): P = 1/3 * 1/2 = 1/6, RE = 1/2.  Without C2 or
@@ -424,7 +424,7 @@ def test_markov_published_case_1():
 
 
 def test_markov_published_case_2_and_position_based_repeats():
-    # SPEC 6.3: A>B>A>B>B>A, A>B>B>A>A, A>A (all convert) give A 2, B 1.
+    # docs/metrics.md#attribution-models: A>B>A>B>B>A, A>B>B>A>A, A>A (all convert) give A 2, B 1.
     # By hand: out of A: A->B 3, A->A 2, A->(conversion) 3; out of B: B->A 3, B->B 2.  P = 1.
     # Without A: (start)->A goes to (null), P = 0, RE 1.  Without B: x_A = 2/8 x_A + 3/8,
     # x_A = 1/2, RE 1/2.  sum RE 3/2, N = 3: A 3 * 1 / (3/2) = 2, B 3 * (1/2) / (3/2) = 1.
@@ -458,7 +458,7 @@ def test_markov_published_case_2_and_position_based_repeats():
 
 
 def test_position_based_n_1_2_3_5():
-    # SPEC 6.3: n = 1: 1; n = 2: 1/2 each; n >= 3: 2/5 first, 2/5 last, 1/(5(n-2)) to each other.
+    # docs/metrics.md#attribution-models: n = 1: 1; n = 2: 1/2 each; n >= 3: 2/5 first, 2/5 last, 1/(5(n-2)) to each other.
     sessions, conversions = build(journey("u1", ["p/one"]),
                                   journey("u2", ["p/a", "p/b"]),
                                   journey("u3", ["p/c", "p/d", "p/e"]),
@@ -747,7 +747,7 @@ def attribution_datasets(draw):
 
 @given(attribution_datasets())
 def test_property_credits_add_up_to_conversions_and_value(dataset):
-    """SPEC 6.4: each model's unrounded credits add up to the attributed conversions N and the
+    """docs/metrics.md#attribution-response: each model's unrounded credits add up to the attributed conversions N and the
     total value V; data_driven credits are all null or add up too."""
     sessions, conversions, params = dataset
     exact = reference_attribution_exact(sessions, conversions, params)
@@ -781,7 +781,7 @@ def test_property_credits_add_up_to_conversions_and_value(dataset):
 
 @given(attribution_datasets())
 def test_property_touchpoints_end_at_the_converting_session(dataset):
-    """SPEC 6.2: s_k is always the last touchpoint; the others precede it within the lookback."""
+    """docs/metrics.md#attributed-conversions: s_k is always the last touchpoint; the others precede it within the lookback."""
     sessions, conversions, params = dataset
     exact = reference_attribution_exact(sessions, conversions, {**params, "conversions": "all"})
     if exact == NO_DATA:
@@ -799,7 +799,7 @@ def test_property_touchpoints_end_at_the_converting_session(dataset):
         assert keys == sorted(keys)
 
 
-# ======================================================================== trend (SPEC 7)
+# ======================================================================== trend (docs/metrics.md#trend)
 def trend(sessions, conversions, params):
     return reference_timeseries(sessions, conversions, params)["timeseries"]
 
@@ -892,7 +892,7 @@ def test_trend_bucket_limit():
         reference_timeseries([], [], {"start_date": "1900-01-01", "end_date": "2208-05-01", "interval": "month"})
 
 
-# ======================================================================== breakdown (SPEC 9)
+# ======================================================================== breakdown (docs/metrics.md#breakdown)
 def test_breakdown_null_rows_ordering_and_limit():
     sessions = [sess("b1", "u1", "2025-07-01 00:00:00", campaign="spring", channel_group="Email"),
                 sess("b2", "u2", "2025-07-02 00:00:00", campaign="spring", channel_group="Email"),
@@ -919,7 +919,7 @@ def test_breakdown_null_rows_ordering_and_limit():
     got = reference_breakdown(sessions, conversions, {**JULY, "dimension": "campaign", "limit": 3})
     assert list(got) == ["breakdown"] and list(got["breakdown"]) == ["dimension", "rows"]
     assert got["breakdown"]["dimension"] == "campaign" and len(got["breakdown"]["rows"]) == 3
-    # channel_group as the dimension, and the channel_group / channel filters (SPEC 3)
+    # channel_group as the dimension, and the channel_group / channel filters (docs/metrics.md#parameters)
     groups = reference_breakdown(sessions, conversions, {**JULY, "dimension": "channel_group"})["breakdown"]["rows"]
     assert [(r["value"], r["sessions"]) for r in groups] == [("Direct", 3), ("Email", 2), ("Paid Search", 1)]
     filtered = reference_breakdown(sessions, conversions,

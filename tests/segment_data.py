@@ -16,13 +16,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pyarrow as pa
 from hypothesis import strategies as st
 
 import insights_core
-from insights_core.engines.base import Dialect
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
@@ -262,29 +260,6 @@ def docs_section(heading: str) -> str:
 
 def code_blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
-
-
-# --- the engine seam ----------------------------------------------------------------------------------
-
-class MarkingDialect(Dialect):
-    """Spells every dialect piece as a marker, to see what the shared SQL writes itself."""
-
-    name = "marking"
-
-    def parameter(self, name: str) -> str:
-        return f"<param {name}>"
-
-    def exact_median(self, expression: str) -> str:
-        return f"<median {expression}>"
-
-    def ordered_list(self, element: str, order_by: Sequence[str]) -> str:
-        return f"<list {element}>"
-
-    def struct(self, fields: Mapping[str, str]) -> str:
-        return f"<struct {', '.join(fields)}>"
-
-    def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
-        return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
 
 
 HOSTILE = "x'); DROP TABLE sessions; --"

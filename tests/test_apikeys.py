@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

@@ -384,9 +384,9 @@ def test_the_registry_lists_every_model_once_in_the_answers_order():
 ])
 def test_the_statement_leaves_every_engine_specific_piece_to_the_dialect(body):
     """No DuckDB-only spelling in the shared SQL (a Spark dialect must give the same answer, docs/architecture.md#engines)."""
-    from test_engines import MarkedDialect
+    from support import MarkingDialect
 
-    query = attribution_query(parse_attribution_params(body), MarkedDialect())
+    query = attribution_query(parse_attribution_params(body), MarkingDialect())
     text = query.sql.lower()
     for duckdb_only in ("$", "list(", "{'", "materialized (", "::", "hugeint", "//", "string_agg", "date_diff", "epoch"):
         assert duckdb_only not in text, duckdb_only

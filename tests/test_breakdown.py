@@ -24,9 +24,9 @@ from insights_core.params import parse_breakdown_params
 from insights_core.tables import breakdown_table, to_csv
 from insights_core.vocabulary import BREAKDOWN_DIMENSIONS
 from reference import reference_breakdown
+from support import MarkingDialect
 from segment_data import (
     HOSTILE,
-    MarkingDialect,
     code_blocks,
     cohort_parameters,
     datasets,

@@ -14,16 +14,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pytest
 
 import insights_core
-from insights_core.engines import DUCKDB, Dialect, DuckDBEngine, Engine, Query, engine_for
+from insights_core.engines import DUCKDB, DuckDBEngine, Engine, Query, engine_for
 from insights_core.metrics.insights import insights_query
 from insights_core.params import parse_params
-from support import make_demo_db
+from support import MarkingDialect, make_demo_db
 
 BODY = {"start_date": "2025-06-01", "end_date": "2025-08-10"}
 
@@ -100,39 +100,6 @@ def test_integer_sums_come_back_as_python_ints(store):
 
 # --- the shared SQL leaves every engine-specific piece to the dialect ----------------------------
 
-class MarkedDialect(Dialect):
-    """A dialect spelling every piece as a marker, to see what the shared SQL writes itself."""
-
-    name = "marked"
-
-    def parameter(self, name: str) -> str:
-        return f"<param {name}>"
-
-    def exact_median(self, expression: str) -> str:
-        return f"<median {expression}>"
-
-    def ordered_list(self, element: str, order_by: Sequence[str]) -> str:
-        return f"<list {element} by {', '.join(order_by)}>"
-
-    def struct(self, fields: Mapping[str, str]) -> str:
-        return f"<struct {', '.join(fields)}>"
-
-    def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
-        return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
-
-    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
-        return f"<quotient {numerator} x {scale} by {denominator}>"
-
-    def microseconds_between(self, earlier: str, later: str) -> str:
-        return f"<microseconds {earlier} to {later}>"
-
-    def previous_value(self, expression: str, partition: str, order: str) -> str:
-        return f"<previous {expression} in {partition} by {order}>"
-
-    def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
-        return f"<concat {element} by {', '.join(order_by)}>"
-
-
 @pytest.mark.parametrize("body", [
     {},
     {"source": "google.com", "channel": "organic/google.com", "channel_group": "Organic Search",
@@ -141,7 +108,7 @@ class MarkedDialect(Dialect):
 def test_the_insights_statement_uses_the_dialect_for_every_engine_specific_piece(body):
     """No DuckDB-only spelling (``$name``, ``median(``, ``list(``, ``{'``, ``MATERIALIZED``) is
     written outside the dialect: with a marking dialect none of them appears."""
-    query = insights_query(parse_params(body), MarkedDialect())
+    query = insights_query(parse_params(body), MarkingDialect())
     text = query.sql.lower()
     for duckdb_only in ("$", "median(", "list(", "{'", "materialized (", "struct_pack", "::"):
         assert duckdb_only not in text, duckdb_only

@@ -13,7 +13,6 @@ cohort, the documented worked example and the CSV table.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Mapping
 
@@ -27,9 +26,9 @@ from insights_core.metrics.trend import timeseries_query, trend_periods
 from insights_core.params import parse_timeseries_params
 from insights_core.tables import to_csv, trend_table
 from reference import reference_timeseries
+from support import MarkingDialect
 from segment_data import (
     HOSTILE,
-    MarkingDialect,
     code_blocks,
     cohort_parameters,
     datasets,

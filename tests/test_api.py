@@ -116,12 +116,12 @@ def insecure_server(tmp_path_factory):
     api.stop()
 
 
-def expected_bytes(db: Path, params: dict) -> bytes:
-    """What the core answers on the same file: ``to_json(compute_insights(con, params))``."""
+def expected_bytes(db: Path, params: dict, compute=insights_core.compute_insights) -> bytes:
+    """What the core answers on the same file: ``to_json(compute(con, params))``, ``compute_insights`` by default."""
     store_file = StoreFile(db)
     try:
         with store_file.snapshot() as con:
-            return insights_core.to_json(insights_core.compute_insights(con, params)).encode()
+            return insights_core.to_json(compute(con, params)).encode()
     finally:
         store_file.close()
 
@@ -677,13 +677,8 @@ SEGMENT_ANSWERS = [
 
 def segment_bytes(db: Path, path: str, params: dict) -> bytes:
     """What the core answers on the same file: ``to_json(compute_timeseries | compute_breakdown(con, params))``."""
-    compute = insights_core.compute_timeseries if path == TIMESERIES else insights_core.compute_breakdown
-    store_file = StoreFile(db)
-    try:
-        with store_file.snapshot() as con:
-            return insights_core.to_json(compute(con, params)).encode()
-    finally:
-        store_file.close()
+    return expected_bytes(db, params, insights_core.compute_timeseries if path == TIMESERIES
+                          else insights_core.compute_breakdown)
 
 
 @pytest.mark.parametrize(("path", "params"), SEGMENT_ANSWERS, ids=lambda value: json.dumps(value))
@@ -834,20 +829,11 @@ ATTRIBUTION_BODIES = [
 ]
 
 
-def expected_attribution_bytes(db: Path, params: dict) -> bytes:
-    store_file = StoreFile(db)
-    try:
-        with store_file.snapshot() as con:
-            return insights_core.to_json(insights_core.compute_attribution(con, params)).encode()
-    finally:
-        store_file.close()
-
-
 @pytest.mark.parametrize("params", ATTRIBUTION_BODIES, ids=lambda params: json.dumps(params))
 def test_attribution_is_the_core_document_byte_for_byte(server, client, params):
     response = client.post(ATTRIBUTION, json=params)
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
-    assert response.content == expected_attribution_bytes(server.db, params)
+    assert response.content == expected_bytes(server.db, params, insights_core.compute_attribution)
     payload = response.json()
     (AttributionResponse if "attribution" in payload else NoDataResponse).model_validate(payload)
 

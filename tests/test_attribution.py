@@ -158,7 +158,7 @@ def assert_agrees(answer: dict, sessions: list[dict], conversions: list[dict], p
                         mine["channel"], measure, model, mine[measure][model], theirs[measure][model], params)
 
 
-@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=st.data(), dataset=datasets())
 def test_compute_attribution_matches_the_reference_model(store, data, dataset):
@@ -169,7 +169,7 @@ def test_compute_attribution_matches_the_reference_model(store, data, dataset):
         assert_agrees(compute_attribution(store, params), sessions, conversions, params)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=st.data(), dataset=datasets())
 def test_every_models_credits_add_up_to_the_attributed_conversions_and_their_value(store, data, dataset):

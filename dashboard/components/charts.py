@@ -15,10 +15,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from insights_core.vocabulary import ROLE_KEYS
+from insights_core.vocabulary import ROLE_KEYS, TREND_COUNT_KEYS
 from insights_core.wording import counted
 
 from ..text import plot_label
+from ..words import TREND_NAMES
 
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 ROLE_COLOURS = {"first": "#6366f1", "assist": "#0ea5e9", "converting": "#10b981", "after": "#f59e0b"}
@@ -131,3 +132,72 @@ def roles_alt(channels: Sequence[Mapping[str, Any]]) -> str:
             f"converting, after converting), for {counted(len(channels), 'channel')}, busiest first. "
             "The same numbers are in the table below the chart.")
 
+
+
+# --- trend (docs/metrics.md#trend) ---------------------------------------------------------
+
+TREND_COLOURS = {"sessions": "#6366f1", "users": "#0ea5e9", "converting_sessions": "#10b981",
+                 "converted_users": "#f59e0b"}
+PERIOD_NAMES = {"day": "day", "week": "week (from Monday)", "month": "month"}
+
+
+def trend_table(current: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]] | None,
+                compared_with: str | None = None) -> pd.DataFrame:
+    """One row per period: its first day and the four counts; with a comparison, the comparison's
+    period at the same place (its first day and counts) beside it. Numbers stay numbers."""
+    frame = pd.DataFrame({"period from": [bucket["start"] for bucket in current]})
+    for key in TREND_COUNT_KEYS:
+        frame[TREND_NAMES[key].lower()] = [int(bucket[key]) for bucket in current]
+    if previous is not None:
+        what = compared_with or "comparison"
+        paired = list(previous[: len(current)]) + [None] * max(len(current) - len(previous), 0)
+        frame[f"{what}: period from"] = [bucket["start"] if bucket else None for bucket in paired]
+        for key in TREND_COUNT_KEYS:
+            frame[f"{what}: {TREND_NAMES[key].lower()}"] = pd.array(
+                [int(bucket[key]) if bucket else None for bucket in paired], dtype="Int64")
+    return frame
+
+
+def trend_figure(current: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]] | None,
+                 interval: str, compared_with: str | None = None) -> go.Figure:
+    """A line per count over the periods; the comparison's periods, laid over the same places, dashed
+    in the same colour. A legend click hides a count with its comparison (one legend group each)."""
+    starts = [bucket["start"] for bucket in current]
+    figure = go.Figure()
+    for key in TREND_COUNT_KEYS:
+        name, colour = TREND_NAMES[key], TREND_COLOURS[key]
+        figure.add_trace(go.Scatter(
+            x=starts, y=[int(bucket[key]) for bucket in current], name=name, legendgroup=key,
+            mode="lines+markers" if len(starts) <= 40 else "lines", line=dict(color=colour, width=2.5),
+            hovertemplate=f"{name}: %{{y:,}}<extra></extra>",
+        ))
+    if previous is not None:
+        what = compared_with or "comparison"
+        paired = previous[: len(current)]
+        for key in TREND_COUNT_KEYS:
+            name, colour = TREND_NAMES[key], TREND_COLOURS[key]
+            figure.add_trace(go.Scatter(
+                x=starts[: len(paired)], y=[int(bucket[key]) for bucket in paired],
+                customdata=[bucket["start"] for bucket in paired], name=f"{name}, {what}", legendgroup=key,
+                mode="lines", line=dict(color=colour, width=1.5, dash="dash"), opacity=0.75,
+                hovertemplate=f"{name}, {plot_label(what)} (from %{{customdata}}): %{{y:,}}<extra></extra>",
+            ))
+    figure.update_layout(
+        height=360, margin=dict(l=10, r=10, t=10, b=10), hovermode="x unified",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title_text=""),
+        xaxis=dict(title=f"period ({PERIOD_NAMES.get(interval, interval)}, UTC)", type="date"),
+        yaxis=dict(title="count", rangemode="tozero"),
+    )
+    return figure
+
+
+def trend_alt(current: Sequence[Mapping[str, Any]], interval: str, compared: bool) -> str:
+    """The trend for a screen reader: what it shows, over which periods, and the totals."""
+    if not current:
+        return "Line chart of the trend: no periods."
+    totals = ", ".join(f"{sum(int(bucket[key]) for bucket in current):,} {TREND_NAMES[key].lower()}"
+                       for key in TREND_COUNT_KEYS)
+    return (f"Line chart of sessions, users, converting sessions and converted users per "
+            f"{PERIOD_NAMES.get(interval, interval)}, {counted(len(current), 'period')} from {current[0]['start']} "
+            f"to {current[-1]['start']}" + (", with the comparison dashed" if compared else "") +
+            f". In all: {totals}. The numbers are in the table below the chart.")

@@ -47,25 +47,25 @@ def channel_table(answer: Mapping[str, Any], view: View, *, groups: Mapping[str,
     frame = pd.DataFrame(list(table.rows), columns=table.names)
     frame.insert(1, "channel_group", [(groups or {}).get(channel) for channel in frame["channel"]])
     columns = [column for column in CHANNEL_COLUMNS if groups or column != "channel_group"]
-    count = lambda label, help: st.column_config.NumberColumn(label, help=help, format="localized", width=90)  # noqa: E731
+    count = lambda label, help: st.column_config.NumberColumn(label, help=help, format="localized", width=80)  # noqa: E731
     share = lambda label, help, width: st.column_config.ProgressColumn(  # noqa: E731
         label, help=help, format="%.2f%%", min_value=0, max_value=100, width=width
     )
     config = {
         "channel": st.column_config.TextColumn(
-            "Channel", help="Medium and source of the visits (medium/source).", pinned=True, width=180),
+            "Channel", help="Medium and source of the visits (medium/source).", pinned=True, width=170),
         "channel_group": st.column_config.TextColumn(
-            "Channel group", help="The kind of channel (docs/data.md#channel-groups).", width=125),
+            "Channel group", help="The kind of channel (docs/data.md#channel-groups).", width=115),
         "total_sessions": count("Sessions", "Visits on this channel by the people in view, over their whole journeys."),
         "total_users": count("Users", "People in view with a visit on this channel."),
         "attributed_to_conversion": count(
             "Converted", "Converted users who came through this channel at or before their first conversion."),
         percent_column("conversion_rate"): st.column_config.NumberColumn(
-            "Conversion rate", help="Converted ÷ users of this channel.", format="%.2f%%", width=120),
+            "Conversion rate", help="Converted ÷ users of this channel.", format="%.2f%%", width=110),
         percent_column("conversion_influence"): share(
-            "Conversion share", "Converted through this channel ÷ all converted users.", 125),
+            "Conversion share", "Converted through this channel ÷ all converted users.", 115),
         percent_column("session_influence"): share(
-            "Session share", "This channel's visits ÷ all visits of the journeys.", 115),
+            "Session share", "This channel's visits ÷ all visits of the journeys.", 105),
     }
     _selectable(st.container(key=key), frame[columns], config, "channel", "channel", view, filters)
 
@@ -80,13 +80,13 @@ def breakdown_table(answer: Mapping[str, Any], view: View, *, filters: Sequence[
     frame = pd.DataFrame(list(table.rows), columns=table.names)
     count = lambda key: st.column_config.NumberColumn(  # noqa: E731
         TREND_NAMES[key], help=TREND_MEANINGS[key].replace("in the period", "with this value"),
-        format="localized", width=110)
+        format="localized", width=120)
     config = {
         dimension: st.column_config.TextColumn(label(dimension), help="An empty cell: visits without a value.",
-                                               pinned=True, width="large"),
+                                               pinned=True, width=250),
         **{name: count(name) for name in ("sessions", "users", "converting_sessions", "converted_users")},
         percent_column("conversion_rate"): st.column_config.NumberColumn(
-            "Conversion rate", help="Converted users ÷ users of this row.", format="%.2f%%", width=120),
+            "Conversion rate", help="Converted users ÷ users of this row.", format="%.2f%%", width=110),
     }
     _selectable(st.container(key=key), frame, config, dimension, dimension, view, filters)
 

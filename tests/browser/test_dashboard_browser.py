@@ -188,6 +188,10 @@ def test_a_typed_to_before_from_applies_on_enter_is_explained_and_moves_nothing(
     expect(card(page, "Users")).to_have_text(users_in_july)  # the numbers of the window before
 
 
+ROW_MARKER = 32
+"""Width of the row-selection boxes at the left of a selectable table (px)."""
+
+
 def test_the_channel_table_fits_and_a_click_on_a_narrow_header_sorts(new_tab, server, settled):
     tab = new_tab(viewport={"width": 1366, "height": 2400})
     tab.goto(server.view_url("", **JULY))
@@ -197,17 +201,19 @@ def test_the_channel_table_fits_and_a_click_on_a_narrow_header_sorts(new_tab, se
     expect(canvas).to_be_visible()
     widths = table.evaluate("(t) => { const s = t.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth]; }")
     assert widths[0] <= widths[1] + 1, f"the table scrolls sideways: {widths}"
+    # Column 0 holds the row-selection boxes; then Channel, Channel group, Sessions, Users.
+    expect(table.locator("td[id^='glide-cell-2-']").first).to_have_text(re.compile(r"^[A-Z][A-Za-z ]+$"))
 
     def users_column() -> list[int]:
-        cells = table.locator("td[id^='glide-cell-2-']")
+        cells = table.locator("td[id^='glide-cell-4-']")
         return [int(text.replace(",", "")) for text in cells.all_inner_texts()[:8]]
 
-    expect(table.locator("td[id^='glide-cell-2-']")).not_to_have_count(0)
+    expect(table.locator("td[id^='glide-cell-4-']")).not_to_have_count(0)
     box = canvas.bounding_box()
     before = users_column()
     assert before != sorted(before)
-    # Users is the third column (Channel 190 px, Sessions 100 px, Users 100 px): click its middle.
-    tab.mouse.click(box["x"] + 190 + 100 + 50, box["y"] + 17)
+    # Users: after the boxes, Channel 170 px, Channel group 115 px, Sessions 80 px; click its middle (80 px wide).
+    tab.mouse.click(box["x"] + ROW_MARKER + 170 + 115 + 80 + 40, box["y"] + 17)
     for _ in range(40):
         values = users_column()
         if values == sorted(values):

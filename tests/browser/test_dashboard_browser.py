@@ -316,3 +316,66 @@ def test_charts_have_a_title_an_accessible_name_and_their_data_one_click_away(pa
     expect(table.locator("td").filter(has_text="7+ days")).to_have_count(1)
     expect(page.get_by_role("figure", name=re.compile("^Bar chart of converted users by the role"))).to_have_count(1)
     expect(page.get_by_text("Roles of each channel as a table")).to_have_count(1)
+
+
+def cli_csv(store: Path, command: str, *flags: str) -> bytes:
+    return subprocess.run([str(INSIGHTS_CLI), command, "--db", str(store), *flags, "--format", "csv"],
+                          capture_output=True, check=True).stdout
+
+
+def test_trend_and_breakdown_csv_are_the_cli_bytes_and_follow_the_url(page, server, settled, open_list):
+    query = {**JULY, "source": "google.com", "touch_scope": "assist"}
+    page.goto(server.view_url("", **query))
+    settled(page)
+    # The interval is bound to the URL key `interval`, the breakdown's dimension to `dimension`.
+    page.get_by_role("radiogroup", name="Trend by").get_by_role("radio", name="Week").click()
+    settled(page)
+    page.wait_for_url(lambda url: query_of(url) == {**query, "interval": "week"})
+    flags = ["--start-date", "2025-07-01", "--end-date", "2025-07-31", "--source", "google.com",
+             "--touch-scope", "assist"]
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Trend CSV").get_by_role("button").click()
+    assert download.value.suggested_filename == (
+        "insights_2025-07-01_2025-07-31_source-google.com_touch_scope-assist_trend-week.csv")
+    expected = cli_csv(server.store, "timeseries", *flags, "--interval", "week")
+    assert Path(download.value.path()).read_bytes() == expected and expected.startswith(b"start,sessions,")
+
+    open_list(page, "Break down by")
+    page.get_by_role("option", name="Campaign", exact=True).click()
+    settled(page)
+    page.wait_for_url(lambda url: query_of(url) == {**query, "interval": "week", "dimension": "campaign"})
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Breakdown CSV").get_by_role("button").click()
+    assert download.value.suggested_filename == (
+        "insights_2025-07-01_2025-07-31_source-google.com_touch_scope-assist_breakdown-campaign.csv")
+    expected = cli_csv(server.store, "breakdown", *flags, "--dimension", "campaign")
+    assert Path(download.value.path()).read_bytes() == expected and expected.startswith(b"campaign,sessions,")
+
+
+def select_row(tab, key: str, row: int) -> None:
+    """Tick the selection box of ``row`` (0 = first data row) in the table of container ``key``."""
+    canvas = tab.locator(f".st-key-{key} [data-testid='stDataFrame'] canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    tab.mouse.click(box["x"] + ROW_MARKER / 2, box["y"] + 35 * (row + 1) + 17)
+
+
+def test_selecting_a_row_drills_down_into_its_value(page, server, settled):
+    page.goto(server.view_url("", **JULY))
+    settled(page)
+    groups = page.locator(".st-key-breakdown_table td[id^='glide-cell-1-']")
+    expect(groups.first).not_to_have_text("")
+    second = groups.nth(1).inner_text()
+    select_row(page, "breakdown_table", 1)
+    settled(page)
+    page.wait_for_url(lambda url: query_of(url) == {**JULY, "channel_group": second})
+    expect(page.get_by_role("combobox", name="Channel group")).to_have_value(second)
+    expect_core_numbers(page, server.store, {**JULY, "channel_group": second})
+
+    # The channel table too: its first row's channel becomes the `channel` filter.
+    channel = page.locator(".st-key-channel_table td[id^='glide-cell-1-']").first.inner_text()
+    select_row(page, "channel_table", 0)
+    settled(page)
+    expected = {**JULY, "channel_group": second, "channel": channel}
+    page.wait_for_url(lambda url: query_of(url) == expected)
+    expect_core_numbers(page, server.store, expected)

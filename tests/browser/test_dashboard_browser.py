@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from insights_core import compute_insights, cursor
+from insights_core import compute_insights, compute_timeseries, cursor
 from insights_core.storefile import StoreFile
 
 pytestmark = pytest.mark.browser
@@ -29,6 +29,11 @@ INSIGHTS_CLI = Path(sys.executable).with_name("insights")
 def core(store: Path, params: dict) -> dict:
     with StoreFile(store).snapshot() as con:
         return compute_insights(con, params)
+
+
+def trend(store: Path, params: dict) -> list[dict]:
+    with StoreFile(store).snapshot() as con:
+        return compute_timeseries(con, params)["timeseries"]["buckets"]
 
 
 def rows(store: Path, sql: str) -> list[tuple]:
@@ -316,6 +321,16 @@ def test_charts_have_a_title_an_accessible_name_and_their_data_one_click_away(pa
     expect(table.locator("td").filter(has_text="7+ days")).to_have_count(1)
     expect(page.get_by_role("figure", name=re.compile("^Bar chart of converted users by the role"))).to_have_count(1)
     expect(page.get_by_text("Roles of each channel as a table")).to_have_count(1)
+    # The trend: a line per count, named with its periods and totals; its numbers in a table one click away.
+    sessions = sum(bucket["sessions"] for bucket in trend(server.store, JULY))
+    trend_chart = page.get_by_role("figure", name=re.compile("^Line chart of sessions, users"))
+    expect(trend_chart).to_have_attribute("aria-label", re.compile(f"31 periods from 2025-07-01 .* {sessions:,} sessions"))
+    expect(trend_chart.locator(".scatterlayer .trace")).to_have_count(8)  # four counts, four dashed comparisons
+    assert trend_chart.locator(".scatterlayer .js-line").evaluate_all(
+        "(lines) => lines.filter(l => (l.style.strokeDasharray || '') !== '').length") == 4
+    page.get_by_text("Trend as a table").click()
+    rows = page.get_by_test_id("stExpander").filter(has_text="Trend as a table").get_by_test_id("stDataFrame")
+    expect(rows.locator("td").filter(has_text="2025-07-01")).to_have_count(1)
 
 
 def cli_csv(store: Path, command: str, *flags: str) -> bytes:

@@ -37,12 +37,13 @@ DRILL_NOTICE = "_insights_drill_notice"
 """Session-state key of the message a drill-down leaves for the next run (a row that cannot be a filter)."""
 
 
-def channel_table(answer: Mapping[str, Any], view: View, *, groups: Mapping[str, str] | None = None,
+def channel_table(answer: Mapping[str, Any], view: View | None = None, *, groups: Mapping[str, str] | None = None,
                   filters: Sequence[str] = (), key: str = "channel_table") -> None:
     """The answer's channel table (``insights_core.tables.channel_table``, docs/metrics.md#channels),
     sortable, busiest first, with each channel's group (docs/data.md#channel-groups) when the store
     has them, in a container keyed ``key`` so a page or a test can find it. Selecting a row sets the
-    ``channel`` filter when ``channel`` is among ``filters`` (the filters the store can answer)."""
+    ``channel`` filter when ``channel`` is among ``filters`` (the filters the store can answer) and a
+    ``view`` is given."""
     table = tables.channel_table(answer)
     frame = pd.DataFrame(list(table.rows), columns=table.names)
     frame.insert(1, "channel_group", [(groups or {}).get(channel) for channel in frame["channel"]])
@@ -99,10 +100,10 @@ def show_drill_notice() -> None:
 
 
 def _selectable(container: Any, frame: pd.DataFrame, config: Mapping[str, Any], column: str, filter_name: str,
-                view: View, filters: Sequence[str]) -> None:
+                view: View | None, filters: Sequence[str]) -> None:
     """``frame`` in ``container``; when ``filter_name`` is a filter of the store, one row can be selected
     and its ``column`` value becomes that filter."""
-    if filter_name not in filters:
+    if view is None or filter_name not in filters:
         container.dataframe(frame, hide_index=True, width="stretch", column_config=config)
         return
     widget_key = f"select_{filter_name}_{_view_digest(view)}"

@@ -9,10 +9,8 @@ shortened on the axis (in full on hover), so a phone shows them too.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from insights_core.vocabulary import ROLE_KEYS, TREND_COUNT_KEYS
@@ -20,6 +18,11 @@ from insights_core.wording import counted
 
 from ..text import plot_label
 from ..words import TREND_NAMES
+
+if TYPE_CHECKING:  # imported where used: a first page view shows its numbers before pandas has loaded
+    import pandas as pd
+    import plotly.graph_objects as go
+
 
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 ROLE_COLOURS = {"first": "#6366f1", "assist": "#0ea5e9", "converting": "#10b981", "after": "#f59e0b"}
@@ -55,6 +58,7 @@ def chart(
 
 def time_to_convert_table(bins: Mapping[str, Any]) -> pd.DataFrame:
     """The bins as rows: time from first visit to first conversion, converted users, share."""
+    import pandas as pd
     counts, percentages = bins["counts"], bins["percentages"]
     return pd.DataFrame(
         [(name, int(counts[name]), float(percentages[name])) for name in counts],
@@ -64,6 +68,7 @@ def time_to_convert_table(bins: Mapping[str, Any]) -> pd.DataFrame:
 
 def time_to_convert_figure(bins: Mapping[str, Any]) -> go.Figure:
     """Converted users per bin, each bar labelled with its count and share, labels horizontal above the bars."""
+    import plotly.graph_objects as go
     table = time_to_convert_table(bins)
     top = max([*table["converted users"], 1])
     figure = go.Figure(
@@ -95,6 +100,7 @@ def time_to_convert_alt(bins: Mapping[str, Any]) -> str:
 
 def roles_table(channels: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Per channel, converted users by the role the channel played for them (numbers stay numbers)."""
+    import pandas as pd
     return pd.DataFrame(
         [(str(channel["channel"]), *(int(channel[key]) for key in ROLE_KEYS)) for channel in channels],
         columns=["channel", *(ROLE_NAMES[role] for role in ROLE_KEYS.values())],
@@ -104,6 +110,7 @@ def roles_table(channels: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 def roles_figure(channels: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Grouped horizontal bars, busiest channel on top; within a channel the bars run top to bottom
     in the legend's order (first visit, assisting, converting, after converting)."""
+    import plotly.graph_objects as go
     names = [plot_label(channel["channel"]) for channel in channels][::-1]
     short = [plot_label(channel["channel"], limit=AXIS_LABEL_LIMIT) for channel in channels][::-1]
     figure = go.Figure()
@@ -145,6 +152,7 @@ def trend_table(current: Sequence[Mapping[str, Any]], previous: Sequence[Mapping
                 compared_with: str | None = None) -> pd.DataFrame:
     """One row per period: its first day and the four counts; with a comparison, the comparison's
     period at the same place (its first day and counts) beside it. Numbers stay numbers."""
+    import pandas as pd
     frame = pd.DataFrame({"period from": [bucket["start"] for bucket in current]})
     for key in TREND_COUNT_KEYS:
         frame[TREND_NAMES[key].lower()] = [int(bucket[key]) for bucket in current]
@@ -162,6 +170,7 @@ def trend_figure(current: Sequence[Mapping[str, Any]], previous: Sequence[Mappin
                  interval: str, compared_with: str | None = None) -> go.Figure:
     """A line per count over the periods; the comparison's periods, laid over the same places, dashed
     in the same colour. A legend click hides a count with its comparison (one legend group each)."""
+    import plotly.graph_objects as go
     starts = [bucket["start"] for bucket in current]
     figure = go.Figure()
     for key in TREND_COUNT_KEYS:

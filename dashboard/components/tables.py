@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from functools import partial
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import pandas as pd
 import streamlit as st
 
 from insights_core import tables
@@ -26,6 +25,9 @@ from insights_core.tables import percent_column
 from ..text import markdown_text
 from ..view import View
 from ..words import TREND_MEANINGS, TREND_NAMES, label
+
+if TYPE_CHECKING:  # imported where used: a first page view shows its numbers before pandas has loaded
+    import pandas as pd
 
 CHANNEL_COLUMNS: tuple[str, ...] = (
     "channel", "channel_group", "total_sessions", "total_users", "attributed_to_conversion",
@@ -44,6 +46,7 @@ def channel_table(answer: Mapping[str, Any], view: View | None = None, *, groups
     has them, in a container keyed ``key`` so a page or a test can find it. Selecting a row sets the
     ``channel`` filter when ``channel`` is among ``filters`` (the filters the store can answer) and a
     ``view`` is given."""
+    import pandas as pd
     table = tables.channel_table(answer)
     frame = pd.DataFrame(list(table.rows), columns=table.names)
     frame.insert(1, "channel_group", [(groups or {}).get(channel) for channel in frame["channel"]])
@@ -76,6 +79,7 @@ def breakdown_table(answer: Mapping[str, Any], view: View, *, filters: Sequence[
     """A breakdown answer (``insights_core.tables.breakdown_table``, docs/metrics.md#breakdown) in the
     answer's order, sortable; selecting a row sets the filter of its dimension when the store can
     answer it. Sessions without a value (no campaign tag, say) are the row with an empty first cell."""
+    import pandas as pd
     table = tables.breakdown_table(answer)
     dimension = answer["breakdown"]["dimension"]
     frame = pd.DataFrame(list(table.rows), columns=table.names)

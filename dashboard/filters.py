@@ -123,7 +123,7 @@ def open_view(page: Any, store: Store) -> View:
             state[key] = corrected.get(key, default)
 
     for key in PAGE_KEYS:  # their widgets are drawn later (or on another page): keep their values meanwhile
-        state[key] = state[key]
+        state[key] = state.get(key, _SYNCED[key])
 
     now: datetime = state[_NOW]
     stored = store.span()

@@ -93,7 +93,6 @@ def insights_page(view: View, store: data.Store) -> None:
     st.caption(":material/route: **This table covers whole journeys**: every visit of the people in view, before "
                "and after the window, on any channel. The filters choose the people; they do not hide their other "
                "channels.")
-    show_drill_notice()
     filters = store.available_filters()
     channel_table(document, view, groups=store.channel_groups(), filters=filters)
     if "channel" in filters:
@@ -154,6 +153,7 @@ def breakdown_section(view: View, store: data.Store) -> None:
     answer = store.breakdown(view.breakdown_params())
     with download_column:
         breakdown_csv_download(answer, view)
+    show_drill_notice()
     rows = answer["breakdown"]["rows"]
     if not rows:
         st.caption("No matching visits to break down.")

@@ -1,5 +1,6 @@
 """The dashboard's trend chart and its table, built by pure functions (docs/metrics.md#trend): every count a
-line, the comparison's periods dashed over the same places, the numbers as a table and in words."""
+line, the comparison's periods dashed over the same places, the numbers as a table and in words; and the
+drill-down, a selected table row becoming its filter."""
 
 from __future__ import annotations
 
@@ -49,3 +50,21 @@ def test_the_accessible_name_says_the_periods_and_the_totals():
     assert text.startswith("Line chart of sessions, users, converting sessions and converted users per week")
     assert "5 periods from 2025-06-30 to 2025-07-28, with the comparison dashed" in text
     assert f"{sum(b['sessions'] for b in JULY_WEEKS):,} sessions" in text
+
+
+def test_a_selected_row_becomes_its_filter_and_a_row_without_a_value_is_explained(monkeypatch):
+    from types import SimpleNamespace
+
+    from dashboard.components import tables
+
+    state = {"select_campaign_x": {"selection": {"rows": [1]}}}
+    monkeypatch.setattr(tables, "st", SimpleNamespace(session_state=state))
+    tables._drill_down("select_campaign_x", "campaign", [None, "summer_sale", "webinar"])
+    assert state["campaign"] == "summer_sale" and tables.DRILL_NOTICE not in state
+    state["select_campaign_x"] = {"selection": {"rows": [0]}}
+    tables._drill_down("select_campaign_x", "campaign", [None, "summer_sale", "webinar"])
+    assert state["campaign"] == "summer_sale"  # unchanged: a filter matches an exact value
+    assert "cannot be chosen as a **Campaign** filter" in state[tables.DRILL_NOTICE]
+    state["select_campaign_x"] = {"selection": {"rows": []}}  # a row unticked: nothing changes
+    tables._drill_down("select_campaign_x", "campaign", [None, "summer_sale", "webinar"])
+    assert state["campaign"] == "summer_sale"

@@ -98,7 +98,7 @@ def test_labels_are_a_marketers_words_and_the_url_keys_are_the_parameters(app, s
         filters = set(catalog.available_filters(con))
     assert {"source", "medium", "campaign", "content", "term", "landing_page", "channel", "conversion_page",
             "meta_type", "meta_id"} <= filters  # (and channel_group, once the store has channel groups)
-    assert keys == {"start_date", "end_date", "touch_scope", "compare", *filters}
+    assert keys == {"start_date", "end_date", "touch_scope", "compare", "dimension", *filters}
     labels = {w.label for w in (*at.date_input, *at.selectbox, *at.radio)}
     assert not labels & keys  # no parameter name is a label
     assert at.radio(key="touch_scope").options == ["Every session", "First visits", "Converting", "Assisting",

@@ -23,7 +23,19 @@ from typing import Any, Callable, Protocol
 
 import streamlit as st
 
-from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, load
+from insights_core import (
+    BreakdownParams,
+    InsightsParams,
+    LoadError,
+    LoadReport,
+    TimeseriesParams,
+    catalog,
+    compute_breakdown,
+    compute_insights,
+    compute_timeseries,
+    cursor,
+    load,
+)
 from insights_core.storefile import StoreFile
 
 DEFAULT_DB = "data/insights.duckdb"
@@ -99,6 +111,35 @@ def _insights(_store_file: StoreFile, path: str, version: Version, params: Insig
         return compute_insights(con, params)
 
 
+@st.cache_data(max_entries=512, show_spinner=False)
+def _timeseries(_store_file: StoreFile, path: str, version: Version, params: TimeseriesParams) -> dict[str, Any]:
+    with _store_file.snapshot() as con:
+        return compute_timeseries(con, params)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _breakdown(_store_file: StoreFile, path: str, version: Version, params: BreakdownParams) -> dict[str, Any]:
+    with _store_file.snapshot() as con:
+        return compute_breakdown(con, params)
+
+
+CHANNEL_GROUPS_SQL = "SELECT channel, min(channel_group) FROM sessions GROUP BY channel"
+"""Each stored channel's group. The group is worked out from the session's source and medium
+(docs/data.md#channel-groups), so a channel (medium/source) has one group; ``min`` only picks it."""
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _channel_groups(_store_file: StoreFile, path: str, version: Version) -> dict[str, str]:
+    with _store_file.snapshot() as con:
+        if "channel_group" not in catalog.available_filters(con):
+            return {}
+        cur = cursor(con)
+        try:
+            return dict(cur.execute(CHANNEL_GROUPS_SQL).fetchall())
+        finally:
+            cur.close()
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _available_filters(_store_file: StoreFile, path: str, version: Version) -> tuple[str, ...]:
     with _store_file.snapshot() as con:
@@ -145,6 +186,18 @@ class Store:
     def insights(self, params: InsightsParams) -> dict[str, Any]:
         """The insights answer (docs/metrics.md#response), or the no-data message, for ``params``."""
         return _insights(self.file, self.path, self.version, params)
+
+    def timeseries(self, params: TimeseriesParams) -> dict[str, Any]:
+        """The trend answer (docs/metrics.md#trend) for ``params``."""
+        return _timeseries(self.file, self.path, self.version, params)
+
+    def breakdown(self, params: BreakdownParams) -> dict[str, Any]:
+        """The breakdown answer (docs/metrics.md#breakdown) for ``params``."""
+        return _breakdown(self.file, self.path, self.version, params)
+
+    def channel_groups(self) -> dict[str, str]:
+        """Each stored channel's channel group (docs/data.md#channel-groups); empty for a store without them."""
+        return _channel_groups(self.file, self.path, self.version)
 
     def span(self) -> catalog.SessionSpan | None:
         """First and last stored session start; ``None`` when nothing is stored."""

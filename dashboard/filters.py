@@ -38,6 +38,10 @@ from .text import markdown_text
 from .view import (
     COMPARE,
     DEFAULT_COMPARISON,
+    DEFAULT_DIMENSION,
+    DEFAULT_INTERVAL,
+    DIMENSION,
+    INTERVAL,
     EARLIEST_DAY,
     FILTERS,
     LATEST_DAY,
@@ -63,6 +67,10 @@ _PRESET = "_insights_window_preset"
 
 SIDEBAR_KEYS: tuple[str, ...] = ("start_date", "end_date", *FILTERS, "touch_scope", COMPARE)
 """Session-state keys of the sidebar's widgets (= their URL keys)."""
+
+PAGE_KEYS: tuple[str, ...] = (INTERVAL, DIMENSION)
+"""Session-state keys (= URL keys) of the view's settings whose widgets are on the Insights page itself
+(the trend's interval, the breakdown's dimension): kept on every run, so other pages carry them too."""
 
 BROWSER_HELPERS = """
 <style>
@@ -113,6 +121,9 @@ def open_view(page: Any, store: Store) -> View:
             st.switch_page(page, query_params=corrected)
         for key, default in _SYNCED.items():
             state[key] = corrected.get(key, default)
+
+    for key in PAGE_KEYS:  # their widgets are drawn later (or on another page): keep their values meanwhile
+        state[key] = state.get(key, _SYNCED[key])
 
     now: datetime = state[_NOW]
     stored = store.span()
@@ -165,11 +176,12 @@ def open_view(page: Any, store: Store) -> View:
         window = state.get(_LAST_WINDOW, (None, None))
     try:
         view = make_view(*window, filters, state.get("touch_scope"), state.get(COMPARE),
-                         now=now, span=span)
+                         now=now, span=span, interval=state.get(INTERVAL), dimension=state.get(DIMENSION))
     except ParameterError as error:  # a filter the core refuses: say so, show the default view
         notices.append(Notice("warning", f"**{markdown_text(label(error.field or ''))}**: "
                                          f"{markdown_text(error.message)}; showing the default view."))
-        view = make_view(None, None, {}, None, state.get(COMPARE), now=now, span=span)
+        view = make_view(None, None, {}, None, state.get(COMPARE), now=now, span=span,
+                         interval=state.get(INTERVAL), dimension=state.get(DIMENSION))
     state[_LAST_WINDOW] = window
     window_slot.caption(f"Showing {view.window.describe()}.")
     state[_VIEW] = view
@@ -203,12 +215,12 @@ def keep_sidebar_state() -> None:
     """On a page without the sidebar, keep its widget values for the way back (Streamlit forgets
     a widget's value after a run that does not draw it, unless the value is set by hand)."""
     state = st.session_state
-    for key in SIDEBAR_KEYS:
+    for key in (*SIDEBAR_KEYS, *PAGE_KEYS):
         if key in state:
             state[key] = state[key]
 
 
-_SYNCED = {"touch_scope": "any", COMPARE: DEFAULT_COMPARISON}
+_SYNCED = {"touch_scope": "any", COMPARE: DEFAULT_COMPARISON, INTERVAL: DEFAULT_INTERVAL, DIMENSION: DEFAULT_DIMENSION}
 """Widgets shown in words, kept in the URL by hand with their API value; their defaults stay out of it."""
 
 
@@ -277,8 +289,8 @@ def _reset() -> None:
     state["start_date"], state["end_date"] = None, None
     for name in FILTERS:
         state[name] = None
-    state["touch_scope"] = "any"
-    state[COMPARE] = DEFAULT_COMPARISON
+    for key, default in _SYNCED.items():
+        state[key] = default
     state[_LAST_WINDOW] = (None, None)
 
 

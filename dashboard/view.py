@@ -15,6 +15,10 @@ Pure functions, no Streamlit, so every rule here is tested directly.
 - **Comparison**: the previous period (same length just before; for a
   calendar month, the month before; for a month so far, the same days of the
   month before), the same dates a year earlier, or none.
+- **The page's own settings** ride in the URL next to the API's parameters:
+  ``compare``, the trend's ``interval`` (docs/metrics.md#trend-parameters) and
+  the breakdown's ``dimension`` (docs/metrics.md#breakdown-parameters); a
+  default is left out of the URL.
 
 Every request goes through :func:`insights_core.parse_params`, the one place
 parameters are validated.
@@ -30,13 +34,28 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
-from insights_core import InsightsParams, ParameterError, parse_params
-from insights_core.vocabulary import CONVERSION_FILTERS, INSIGHTS_PARAMETERS, SESSION_FILTERS, TOUCH_SCOPES
+from insights_core import (
+    BreakdownParams,
+    InsightsParams,
+    ParameterError,
+    TimeseriesParams,
+    parse_breakdown_params,
+    parse_params,
+    parse_timeseries_params,
+)
+from insights_core.vocabulary import (
+    BREAKDOWN_DIMENSIONS,
+    CONVERSION_FILTERS,
+    INSIGHTS_PARAMETERS,
+    SESSION_FILTERS,
+    TOUCH_SCOPES,
+    TREND_INTERVALS,
+)
 from insights_core.wording import counted, quoted
 
 from .formatting import format_day, format_moment_span, format_span
 from .text import markdown_text
-from .words import COMPARISONS, TOUCH_SCOPE_LABELS, label
+from .words import COMPARISONS, INTERVAL_LABELS, TOUCH_SCOPE_LABELS, label
 
 FILTERS: tuple[str, ...] = tuple(name for name in (*SESSION_FILTERS, *CONVERSION_FILTERS) if name in INSIGHTS_PARAMETERS)
 """The string filters, one list each in the sidebar (session filters first); a store offers those it has
@@ -51,8 +70,26 @@ COMPARE = "compare"
 """The dashboard's own URL key: what the changes are measured against (not an API parameter)."""
 
 DEFAULT_COMPARISON = "previous"
-VIEW_KEYS: tuple[str, ...] = (COMPARE,)
+
+INTERVAL = "interval"
+"""URL key of the trend's bucket size (the ``/timeseries`` parameter of that name)."""
+DEFAULT_INTERVAL = TREND_INTERVALS[0]
+
+DIMENSION = "dimension"
+"""URL key of what the breakdown groups by (the ``/breakdown`` parameter of that name)."""
+DIMENSIONS: tuple[str, ...] = (
+    "channel_group", "campaign", "landing_page", "source", "medium", "content", "term", "channel",
+)
+"""The breakdown dimensions in the order the page offers them (every one of ``BREAKDOWN_DIMENSIONS``)."""
+DEFAULT_DIMENSION = DIMENSIONS[0]
+
+VIEW_KEYS: tuple[str, ...] = (COMPARE, INTERVAL, DIMENSION)
 """URL keys of the dashboard's own settings, after the API's parameters."""
+
+VIEW_CHOICES: Mapping[str, tuple[str, ...]] = {
+    COMPARE: tuple(COMPARISONS), INTERVAL: TREND_INTERVALS, DIMENSION: DIMENSIONS,
+}
+VIEW_DEFAULTS: Mapping[str, str] = {COMPARE: DEFAULT_COMPARISON, INTERVAL: DEFAULT_INTERVAL, DIMENSION: DEFAULT_DIMENSION}
 
 URL_KEYS: tuple[str, ...] = (*PARAMETER_NAMES, *VIEW_KEYS)
 
@@ -160,6 +197,19 @@ class View:
     compare: Comparison = DEFAULT_COMPARISON
     query: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """The URL query of the view: API parameter names (dates as days) and the dashboard's own keys."""
+    interval: str = DEFAULT_INTERVAL
+    """The trend's bucket size: day, week or month."""
+    dimension: str = DEFAULT_DIMENSION
+    """What the breakdown groups by."""
+
+    def trend_params(self, params: InsightsParams | None = None) -> TimeseriesParams:
+        """The ``/timeseries`` question of this view (or of ``params``, the comparison's window, at this
+        view's interval). Raises :class:`ParameterError` on ``interval`` for too many buckets."""
+        return parse_timeseries_params({**(params or self.params).to_request(), INTERVAL: self.interval})
+
+    def breakdown_params(self) -> BreakdownParams:
+        """The ``/breakdown`` question of this view (the API's default ``limit``)."""
+        return parse_breakdown_params({**self.params.to_request(), DIMENSION: self.dimension})
 
     @property
     def filters(self) -> dict[str, str]:
@@ -201,6 +251,8 @@ def make_view(
     *,
     now: datetime,
     span: Span | None = None,
+    interval: str | None = None,
+    dimension: str | None = None,
 ) -> View:
     """The view of the sidebar's state. Raises :class:`ParameterError` for a bad filter.
 
@@ -208,6 +260,7 @@ def make_view(
     API's default: both ``None`` is the 30 days up to ``now``; From alone
     runs to ``now``; To alone starts 30 days before the end of To. From after
     To is a :class:`ParameterError` on ``start_date`` (the sidebar explains it).
+    ``interval`` and ``dimension`` outside their choices take their defaults.
     """
     body: dict[str, str] = {name: value for name in FILTERS if (value := filters.get(name)) not in (None, "")}
     if touch_scope and touch_scope != "any":
@@ -225,9 +278,10 @@ def make_view(
     preset = None if start_day is None or end_day is None else matching_preset(start_day, end_day, now.date(), span)
     window = Window(params.start, params.end, default=not query, preset=preset)
     query.update({name: body[name] for name in PARAMETER_NAMES if name in body})
-    if comparison != DEFAULT_COMPARISON:
-        query[COMPARE] = comparison
-    return View(params, window, comparison, query)
+    settings = {COMPARE: comparison, INTERVAL: interval, DIMENSION: dimension}
+    chosen = {key: value if value in VIEW_CHOICES[key] else VIEW_DEFAULTS[key] for key, value in settings.items()}
+    query.update({key: value for key, value in chosen.items() if value != VIEW_DEFAULTS[key]})
+    return View(params, window, comparison, query, interval=chosen[INTERVAL], dimension=chosen[DIMENSION])
 
 
 # --- comparisons --------------------------------------------------------------------------
@@ -358,8 +412,9 @@ def check_url(
 
 def _problem(key: str, value: str) -> str | None:
     """Why a URL value cannot be used, in words; ``None`` when it can."""
-    if key == COMPARE:
-        return None if value in COMPARISONS else f"is not one of the choices ({', '.join(COMPARISONS)})"
+    if key in VIEW_CHOICES:
+        choices = VIEW_CHOICES[key]
+        return None if value in choices else f"is not one of the choices ({', '.join(choices)})"
     if key == "touch_scope" and value not in TOUCH_SCOPES:
         return f"is not one of the choices ({', '.join(TOUCH_SCOPES)})"
     try:
@@ -390,6 +445,10 @@ def _default_of(key: str) -> str:
         return f"“{TOUCH_SCOPE_LABELS['any']}”"
     if key == COMPARE:
         return f"“{COMPARISONS[DEFAULT_COMPARISON]}”"
+    if key == INTERVAL:
+        return f"“{INTERVAL_LABELS[DEFAULT_INTERVAL]}”"
+    if key == DIMENSION:
+        return f"“{label(DEFAULT_DIMENSION)}”"
     return "every value"
 
 

@@ -27,6 +27,8 @@ PARAMETER_LABELS: Mapping[str, str] = {
     "meta_id": "Form or event",
     "touch_scope": "Sessions counted",
     "compare": "Compare with",
+    "interval": "Trend by",
+    "dimension": "Break down by",
 }
 """Parameter (URL key) -> its label on screen."""
 
@@ -79,6 +81,30 @@ COMPARE_HELP = """What the changes on the cards are measured against, with the s
 - **Previous period**: the same number of days just before (for a calendar month, the month before)
 - **Same period last year**: the same dates one year earlier
 - **No comparison**: no changes shown"""
+
+
+INTERVAL_LABELS: Mapping[str, str] = {"day": "Day", "week": "Week", "month": "Month"}
+"""Trend interval (URL value of ``interval``) -> its label on screen."""
+
+INTERVAL_HELP = """How long each point of the trend is: a UTC day, a week from Monday, or a calendar month (docs/metrics.md#trend). The first and last points may cover only part of their week or month."""
+
+DIMENSION_HELP = """What the table groups the matching visits by. Click a row to make it a filter."""
+
+TREND_NAMES: Mapping[str, str] = {
+    "sessions": "Sessions",
+    "users": "Users",
+    "converting_sessions": "Converting sessions",
+    "converted_users": "Converted users",
+}
+"""A trend's or breakdown's counts (docs/metrics.md#trend) -> their names on screen."""
+
+TREND_MEANINGS: Mapping[str, str] = {
+    "sessions": "Matching visits that started in the period.",
+    "users": "People with a matching visit in the period.",
+    "converting_sessions": "Matching visits in the period with a conversion.",
+    "converted_users": "People with a matching visit whose first conversion ever falls in the period "
+                       "(each counted once).",
+}
 
 
 def label(name: str) -> str:

@@ -402,19 +402,3 @@ def _parse_instant(name: str, text: str | None, *, end_of_day: bool) -> datetime
             f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime"
             f" (e.g. 2025-07-01T23:59:59Z), got {quoted(text)}",
         ) from None
-
-
-# --- names other modules imported from here before vocabulary.py held them ----------------------
-# The dashboard and the catalog still import these. They offer a widget, and the stored values, for
-# each filter, and a store has the channel_group column only from schema 3 on
-# (docs/architecture.md#migrations); until they import from vocabulary they keep the filters that
-# every store can answer. parse_params itself accepts every parameter of vocabulary.INSIGHTS_PARAMETERS.
-_FILTERS_NEWER_THAN_THESE_NAMES = ("channel", "channel_group")
-TOUCH_SCOPES = vocabulary.TOUCH_SCOPES
-CONVERSION_FILTERS = vocabulary.CONVERSION_FILTERS
-SESSION_FILTERS: tuple[str, ...] = tuple(
-    name for name in vocabulary.SESSION_FILTERS if name not in _FILTERS_NEWER_THAN_THESE_NAMES
-)
-PARAMETER_NAMES: tuple[str, ...] = tuple(
-    name for name in vocabulary.INSIGHTS_PARAMETERS if name not in _FILTERS_NEWER_THAN_THESE_NAMES
-)

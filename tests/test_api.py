@@ -57,9 +57,12 @@ from insights_core.api.schema import (
 from insights_core.auth import keys as apikeys
 from insights_core.auth.settings import SettingsFile
 from insights_core.demo import generate_demo
-from insights_core.params import PARAMETER_NAMES, TOUCH_SCOPES
 from insights_core.storefile import StoreFile
-from insights_core.vocabulary import BREAKDOWN_DIMENSIONS, CHANNEL_GROUPS, TREND_INTERVALS
+from insights_core.vocabulary import BREAKDOWN_DIMENSIONS, CHANNEL_GROUPS, INSIGHTS_PARAMETERS, TOUCH_SCOPES, TREND_INTERVALS
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(name for name in INSIGHTS_PARAMETERS if name not in ("channel", "channel_group"))
+"""The parameters the OpenAPI document's InsightsRequest model lists today: every one but the channel filters,
+which only AttributionRequest adds (docs/metrics.md#session-filters names them for every endpoint)."""
 
 ENDPOINT = "/api/v1/insights"
 DEMO_END = datetime(2025, 8, 10, tzinfo=timezone.utc)

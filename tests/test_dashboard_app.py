@@ -10,10 +10,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from insights_core import NO_DATA_MESSAGE, catalog, compute_insights, cursor, parse_params
+from insights_core import (
+    NO_DATA_MESSAGE,
+    catalog,
+    compute_breakdown,
+    compute_insights,
+    compute_timeseries,
+    cursor,
+    parse_params,
+)
 from insights_core.storefile import StoreFile
 from support import make_demo_db
 
@@ -89,7 +98,7 @@ def test_labels_are_a_marketers_words_and_the_url_keys_are_the_parameters(app, s
         filters = set(catalog.available_filters(con))
     assert {"source", "medium", "campaign", "content", "term", "landing_page", "channel", "conversion_page",
             "meta_type", "meta_id"} <= filters  # (and channel_group, once the store has channel groups)
-    assert keys == {"start_date", "end_date", "touch_scope", "compare", *filters}
+    assert keys == {"start_date", "end_date", "touch_scope", "compare", "dimension", *filters}
     labels = {w.label for w in (*at.date_input, *at.selectbox, *at.radio)}
     assert not labels & keys  # no parameter name is a label
     assert at.radio(key="touch_scope").options == ["Every session", "First visits", "Converting", "Assisting",
@@ -285,6 +294,53 @@ def test_data_page_has_no_analysis_sidebar_and_keeps_the_view_for_the_way_back(a
     at.switch_page("pages/insights.py").run()
     assert at.selectbox(key="medium").value == "organic"
     assert at.date_input(key="end_date").value == date(2025, 7, 31)
+
+
+def answer(store_path: Path, compute, params: dict) -> dict:
+    with StoreFile(store_path).snapshot() as con:
+        return compute(con, params)
+
+
+def test_the_trend_and_breakdown_follow_the_url_and_match_the_core(app, store_path):
+    at = app(**JULY, interval="week", dimension="campaign")
+    assert not at.exception and not at.error and not at.warning
+    assert at.selectbox(key="dimension").value == "campaign"
+    assert at.session_state["interval"] == "week"
+    trend = answer(store_path, compute_timeseries, {**JULY, "interval": "week"})["timeseries"]["buckets"]
+    [trend_frame] = [frame.value for frame in at.dataframe if "period from" in frame.value.columns]
+    assert list(trend_frame["period from"]) == [bucket["start"] for bucket in trend]
+    assert list(trend_frame["sessions"]) == [bucket["sessions"] for bucket in trend]
+    assert list(trend_frame["converted users"]) == [bucket["converted_users"] for bucket in trend]
+    # Compared with June (the month before), period by period, dashed in the chart.
+    june = answer(store_path, compute_timeseries, {"start_date": "2025-06-01", "end_date": "2025-06-30",
+                                                    "interval": "week"})["timeseries"]["buckets"]
+    assert list(trend_frame["previous period: period from"].dropna()) == [bucket["start"] for bucket in june][:len(trend)]
+    rows = answer(store_path, compute_breakdown, {**JULY, "dimension": "campaign"})["breakdown"]["rows"]
+    [breakdown] = [frame.value for frame in at.dataframe if "campaign" in frame.value.columns]
+    assert [None if pd.isna(value) else value for value in breakdown["campaign"]] == [row["value"] for row in rows]
+    assert list(breakdown["users"]) == [row["users"] for row in rows]
+    assert [button.label for button in at.get("download_button")] == ["Trend CSV", "Breakdown CSV"]
+
+
+def test_choosing_the_dimension_moves_the_url_and_the_table(app, store_path):
+    at = app(**JULY)
+    assert at.selectbox(key="dimension").value == "channel_group" and "dimension" not in at.query_params
+    at = at.selectbox(key="dimension").set_value("landing_page").run()
+    assert at.query_params["dimension"] == "landing_page"
+    assert any("landing_page" in frame.value.columns for frame in at.dataframe)
+    at = at.selectbox(key="dimension").set_value("channel_group").run()
+    assert "dimension" not in at.query_params
+
+
+def test_the_channel_table_shows_each_channels_group_and_says_it_covers_whole_journeys(app, store_path):
+    at = app(**JULY, medium="organic")
+    [channels] = [frame.value for frame in at.dataframe if "channel_group" in frame.value.columns
+                  and "total_users" in frame.value.columns]
+    with StoreFile(store_path).snapshot() as con:
+        groups = dict(cursor(con).execute("SELECT DISTINCT channel, channel_group FROM sessions").fetchall())
+    assert all(groups[channel] == group for channel, group in zip(channels["channel"], channels["channel_group"]))
+    assert set(channels["channel"]) - {channel for channel in groups if channel.startswith("organic/")}  # not narrowed
+    assert any("This table covers whole journeys" in caption.value for caption in at.caption)
 
 
 @pytest.fixture

@@ -18,12 +18,13 @@ from dashboard.view import (
     previous_period,
 )
 from dashboard.text import markdown_text
-from insights_core import ParameterError, parse_params
+from insights_core import ParameterError, parse_breakdown_params, parse_params, parse_timeseries_params
 from insights_core.wording import quoted
 
 NOW = datetime(2025, 7, 31, 15, 20, 5, 123456)
 TODAY = NOW.date()
 SPAN = (datetime(2025, 5, 2, 10), datetime(2025, 7, 30, 9))
+JULY_BODY = {"start_date": "2025-07-01", "end_date": "2025-07-31"}
 
 
 def days(preset: str, today: date = TODAY) -> tuple[date, date] | None:
@@ -194,3 +195,43 @@ def test_wrong_date_spelling_is_refused_like_the_api_refuses_it():
     notices, corrected = check_url({"end_date": ["2025/07/01"]}, TODAY)
     assert corrected == {}
     assert "is not a date" in notices[0].text
+
+
+def test_the_trend_interval_and_breakdown_dimension_ride_in_the_url_unless_default():
+    view = make_view(date(2025, 7, 1), date(2025, 7, 31), {}, None, None, now=NOW, interval="week",
+                     dimension="campaign")
+    assert view.query == {"start_date": "2025-07-01", "end_date": "2025-07-31", "interval": "week",
+                          "dimension": "campaign"}
+    # The same questions as `insights timeseries --interval week` and `insights breakdown --dimension campaign`.
+    assert view.trend_params() == parse_timeseries_params({**JULY_BODY, "interval": "week"})
+    assert view.breakdown_params() == parse_breakdown_params({**JULY_BODY, "dimension": "campaign"})
+    default = make_view(date(2025, 7, 1), date(2025, 7, 31), {}, None, None, now=NOW, interval="day",
+                        dimension="channel_group")
+    assert default.query == {"start_date": "2025-07-01", "end_date": "2025-07-31"}
+    assert (default.interval, default.dimension) == ("day", "channel_group")
+    odd = make_view(None, None, {}, None, None, now=NOW, interval="year", dimension="country")
+    assert (odd.interval, odd.dimension) == ("day", "channel_group") and "interval" not in odd.query
+
+
+def test_the_comparisons_trend_has_the_views_interval():
+    view = make_view(date(2025, 7, 1), date(2025, 7, 31), {}, None, None, now=NOW, interval="month")
+    before = view.trend_params(view.comparison)
+    assert (before.cohort.start, before.cohort.end) == (datetime(2025, 6, 1), datetime(2025, 6, 30, 23, 59, 59, 999999))
+    assert before.interval == "month"
+
+
+def test_too_many_days_for_a_daily_trend_is_said_on_interval():
+    view = make_view(date(1990, 1, 1), date(2025, 7, 31), {}, None, None, now=NOW)
+    with pytest.raises(ParameterError) as raised:
+        view.trend_params()
+    assert raised.value.field == "interval"
+
+
+def test_interval_and_dimension_in_a_link_are_checked_against_their_choices():
+    notices, corrected = check_url({"interval": ["month"], "dimension": ["landing_page"]}, TODAY)
+    assert (notices, corrected) == ([], {"interval": "month", "dimension": "landing_page"})
+    notices, corrected = check_url({"interval": ["fortnight"], "dimension": ["<b>country</b>"]}, TODAY)
+    assert corrected == {}
+    texts = " ".join(notice.text for notice in notices)
+    assert "**Trend by** (interval)" in texts and "day, week, month" in texts
+    assert "**Break down by** (dimension)" in texts and "\\<b\\>" in texts and "<b>" not in texts

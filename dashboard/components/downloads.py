@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from insights_core import to_json
-from insights_core.tables import channel_table, to_csv
+from insights_core.tables import breakdown_table, channel_table, to_csv, trend_table
 
 from ..exports import file_stem
 from ..view import View
@@ -34,4 +34,23 @@ def channels_csv_download(document: Mapping[str, Any], view: View) -> None:
         "Channels CSV", to_csv(table), file_name=f"{export_stem(view)}_channels.csv", mime="text/csv",
         icon=":material/table:", on_click="ignore", disabled=not table.rows, key="download_csv",
         help="One row per channel, every column of the answer; percentages as numbers in the *_pct columns.",
+    )
+
+
+def trend_csv_download(answer: Mapping[str, Any], view: View) -> None:
+    """The trend as CSV: the bytes ``insights timeseries --format csv`` prints for the same parameters."""
+    st.download_button(
+        "Trend CSV", to_csv(trend_table(answer)), file_name=f"{export_stem(view)}_trend-{view.interval}.csv",
+        mime="text/csv", icon=":material/table:", on_click="ignore", key="download_trend_csv",
+        help="One row per period: its first day and the four counts (docs/api.md#csv-output).",
+    )
+
+
+def breakdown_csv_download(answer: Mapping[str, Any], view: View) -> None:
+    """The breakdown as CSV: the bytes ``insights breakdown --format csv`` prints for the same parameters."""
+    table = breakdown_table(answer)
+    st.download_button(
+        "Breakdown CSV", to_csv(table), file_name=f"{export_stem(view)}_breakdown-{view.dimension}.csv",
+        mime="text/csv", icon=":material/table:", on_click="ignore", key="download_breakdown_csv",
+        help="One row per value, the counts and the conversion rate as a number (docs/api.md#csv-output).",
     )

@@ -111,12 +111,14 @@ def run_server(store_path: Path, tmp_path_factory) -> Iterator[Server]:
             process.kill()
             pytest.fail(f"streamlit did not start on {url}; its log:\n{running.log()}")
         time.sleep(0.25)
-    yield running
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield running
+    finally:  # also when the generator is closed (start_server): a closed generator runs only finally blocks
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from insights_core import compute_insights, cursor
+from insights_core import compute_insights, compute_timeseries, cursor
 from insights_core.storefile import StoreFile
 
 pytestmark = pytest.mark.browser
@@ -29,6 +29,11 @@ INSIGHTS_CLI = Path(sys.executable).with_name("insights")
 def core(store: Path, params: dict) -> dict:
     with StoreFile(store).snapshot() as con:
         return compute_insights(con, params)
+
+
+def trend(store: Path, params: dict) -> list[dict]:
+    with StoreFile(store).snapshot() as con:
+        return compute_timeseries(con, params)["timeseries"]["buckets"]
 
 
 def rows(store: Path, sql: str) -> list[tuple]:
@@ -188,6 +193,10 @@ def test_a_typed_to_before_from_applies_on_enter_is_explained_and_moves_nothing(
     expect(card(page, "Users")).to_have_text(users_in_july)  # the numbers of the window before
 
 
+ROW_MARKER = 32
+"""Width of the row-selection boxes at the left of a selectable table (px)."""
+
+
 def test_the_channel_table_fits_and_a_click_on_a_narrow_header_sorts(new_tab, server, settled):
     tab = new_tab(viewport={"width": 1366, "height": 2400})
     tab.goto(server.view_url("", **JULY))
@@ -197,17 +206,19 @@ def test_the_channel_table_fits_and_a_click_on_a_narrow_header_sorts(new_tab, se
     expect(canvas).to_be_visible()
     widths = table.evaluate("(t) => { const s = t.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth]; }")
     assert widths[0] <= widths[1] + 1, f"the table scrolls sideways: {widths}"
+    # Column 0 holds the row-selection boxes; then Channel, Channel group, Sessions, Users.
+    expect(table.locator("td[id^='glide-cell-2-']").first).to_have_text(re.compile(r"^[A-Z][A-Za-z ]+$"))
 
     def users_column() -> list[int]:
-        cells = table.locator("td[id^='glide-cell-2-']")
+        cells = table.locator("td[id^='glide-cell-4-']")
         return [int(text.replace(",", "")) for text in cells.all_inner_texts()[:8]]
 
-    expect(table.locator("td[id^='glide-cell-2-']")).not_to_have_count(0)
+    expect(table.locator("td[id^='glide-cell-4-']")).not_to_have_count(0)
     box = canvas.bounding_box()
     before = users_column()
     assert before != sorted(before)
-    # Users is the third column (Channel 190 px, Sessions 100 px, Users 100 px): click its middle.
-    tab.mouse.click(box["x"] + 190 + 100 + 50, box["y"] + 17)
+    # Users: after the boxes, Channel 170 px, Channel group 115 px, Sessions 80 px; click its middle (80 px wide).
+    tab.mouse.click(box["x"] + ROW_MARKER + 170 + 115 + 80 + 40, box["y"] + 17)
     for _ in range(40):
         values = users_column()
         if values == sorted(values):
@@ -310,3 +321,76 @@ def test_charts_have_a_title_an_accessible_name_and_their_data_one_click_away(pa
     expect(table.locator("td").filter(has_text="7+ days")).to_have_count(1)
     expect(page.get_by_role("figure", name=re.compile("^Bar chart of converted users by the role"))).to_have_count(1)
     expect(page.get_by_text("Roles of each channel as a table")).to_have_count(1)
+    # The trend: a line per count, named with its periods and totals; its numbers in a table one click away.
+    sessions = sum(bucket["sessions"] for bucket in trend(server.store, JULY))
+    trend_chart = page.get_by_role("figure", name=re.compile("^Line chart of sessions, users"))
+    expect(trend_chart).to_have_attribute("aria-label", re.compile(f"31 periods from 2025-07-01 .* {sessions:,} sessions"))
+    expect(trend_chart.locator(".scatterlayer .trace")).to_have_count(8)  # four counts, four dashed comparisons
+    assert trend_chart.locator(".scatterlayer .js-line").evaluate_all(
+        "(lines) => lines.filter(l => (l.style.strokeDasharray || '') !== '').length") == 4
+    page.get_by_text("Trend as a table").click()
+    rows = page.get_by_test_id("stExpander").filter(has_text="Trend as a table").get_by_test_id("stDataFrame")
+    expect(rows.locator("td").filter(has_text="2025-07-01")).to_have_count(1)
+
+
+def cli_csv(store: Path, command: str, *flags: str) -> bytes:
+    return subprocess.run([str(INSIGHTS_CLI), command, "--db", str(store), *flags, "--format", "csv"],
+                          capture_output=True, check=True).stdout
+
+
+def test_trend_and_breakdown_csv_are_the_cli_bytes_and_follow_the_url(page, server, settled, open_list):
+    query = {**JULY, "source": "google.com", "touch_scope": "assist"}
+    page.goto(server.view_url("", **query))
+    settled(page)
+    # The interval is bound to the URL key `interval`, the breakdown's dimension to `dimension`.
+    page.get_by_role("radiogroup", name="Trend by").get_by_role("radio", name="Week").click()
+    settled(page)
+    page.wait_for_url(lambda url: query_of(url) == {**query, "interval": "week"})
+    flags = ["--start-date", "2025-07-01", "--end-date", "2025-07-31", "--source", "google.com",
+             "--touch-scope", "assist"]
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Trend CSV").get_by_role("button").click()
+    assert download.value.suggested_filename == (
+        "insights_2025-07-01_2025-07-31_source-google.com_touch_scope-assist_trend-week.csv")
+    expected = cli_csv(server.store, "timeseries", *flags, "--interval", "week")
+    assert Path(download.value.path()).read_bytes() == expected and expected.startswith(b"start,sessions,")
+
+    open_list(page, "Break down by")
+    page.get_by_role("option", name="Campaign", exact=True).click()
+    settled(page)
+    page.wait_for_url(lambda url: query_of(url) == {**query, "interval": "week", "dimension": "campaign"})
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Breakdown CSV").get_by_role("button").click()
+    assert download.value.suggested_filename == (
+        "insights_2025-07-01_2025-07-31_source-google.com_touch_scope-assist_breakdown-campaign.csv")
+    expected = cli_csv(server.store, "breakdown", *flags, "--dimension", "campaign")
+    assert Path(download.value.path()).read_bytes() == expected and expected.startswith(b"campaign,sessions,")
+
+
+def select_row(tab, key: str, row: int) -> None:
+    """Tick the selection box of ``row`` (0 = first data row) in the table of container ``key``."""
+    canvas = tab.locator(f".st-key-{key} [data-testid='stDataFrame'] canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    tab.mouse.click(box["x"] + ROW_MARKER / 2, box["y"] + 35 * (row + 1) + 17)
+
+
+def test_selecting_a_row_drills_down_into_its_value(page, server, settled):
+    page.goto(server.view_url("", **JULY))
+    settled(page)
+    groups = page.locator(".st-key-breakdown_table td[id^='glide-cell-1-']")
+    expect(groups.first).not_to_have_text("")
+    second = groups.nth(1).inner_text()
+    select_row(page, "breakdown_table", 1)
+    settled(page)
+    page.wait_for_url(lambda url: query_of(url) == {**JULY, "channel_group": second})
+    expect(page.get_by_role("combobox", name="Channel group")).to_have_value(second)
+    expect_core_numbers(page, server.store, {**JULY, "channel_group": second})
+
+    # The channel table too: its first row's channel becomes the `channel` filter.
+    channel = page.locator(".st-key-channel_table td[id^='glide-cell-1-']").first.inner_text()
+    select_row(page, "channel_table", 0)
+    settled(page)
+    expected = {**JULY, "channel_group": second, "channel": channel}
+    page.wait_for_url(lambda url: query_of(url) == expected)
+    expect_core_numbers(page, server.store, expected)

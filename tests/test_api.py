@@ -60,9 +60,8 @@ from insights_core.demo import generate_demo
 from insights_core.storefile import StoreFile
 from insights_core.vocabulary import BREAKDOWN_DIMENSIONS, CHANNEL_GROUPS, INSIGHTS_PARAMETERS, TOUCH_SCOPES, TREND_INTERVALS
 
-PARAMETER_NAMES: tuple[str, ...] = tuple(name for name in INSIGHTS_PARAMETERS if name not in ("channel", "channel_group"))
-"""The parameters the OpenAPI document's InsightsRequest model lists today: every one but the channel filters,
-which only AttributionRequest adds (docs/metrics.md#session-filters names them for every endpoint)."""
+PARAMETER_NAMES: tuple[str, ...] = INSIGHTS_PARAMETERS
+"""Every parameter of /insights, in the documented order: what the OpenAPI request models list first."""
 
 ENDPOINT = "/api/v1/insights"
 DEMO_END = datetime(2025, 8, 10, tzinfo=timezone.utc)

@@ -141,6 +141,12 @@ class InsightsRequest(_Strict):
     landing_page: str | None = Field(
         None, description=f"Landing page URL. {_FILTER}", examples=["https://example.com/pricing"]
     )
+    channel: str | None = Field(
+        None, description=f"Channel, `medium/source` (docs/data.md#channel). {_FILTER}", examples=["organic/google.com"]
+    )
+    channel_group: str | None = Field(
+        None, description=f"Channel group (docs/data.md#channel-groups). {_FILTER}", examples=["Organic Search"]
+    )
     touch_scope: Literal["any", "first", "converting", "assist", "after", ""] | None = Field(
         None,
         description=(
@@ -345,12 +351,6 @@ class AttributionRequest(InsightsRequest):
         json_schema_extra={"examples": [ATTRIBUTION_REQUEST_EXAMPLE, ATTRIBUTION_OPTIONS_EXAMPLE]},
     )
 
-    channel: str | None = Field(
-        None, description=f"Channel, `medium/source` (docs/data.md#channel). {_FILTER}", examples=["organic/google.com"]
-    )
-    channel_group: str | None = Field(
-        None, description=f"Channel group (docs/data.md#channel-groups). {_FILTER}", examples=["Organic Search"]
-    )
     lookback_days: int | None = Field(
         None, ge=1, le=365,
         description="A session counts as a touchpoint of a conversion only if it started at most this many days"

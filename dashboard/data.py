@@ -23,7 +23,16 @@ from typing import Any, Callable, Protocol
 
 import streamlit as st
 
-from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, load
+from insights_core import (
+    AttributionParams,
+    InsightsParams,
+    LoadError,
+    LoadReport,
+    catalog,
+    compute_attribution,
+    compute_insights,
+    load,
+)
 from insights_core.storefile import StoreFile
 
 DEFAULT_DB = "data/insights.duckdb"
@@ -99,6 +108,12 @@ def _insights(_store_file: StoreFile, path: str, version: Version, params: Insig
         return compute_insights(con, params)
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _attribution(_store_file: StoreFile, path: str, version: Version, params: AttributionParams) -> dict[str, Any]:
+    with _store_file.snapshot() as con:
+        return compute_attribution(con, params)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _available_filters(_store_file: StoreFile, path: str, version: Version) -> tuple[str, ...]:
     with _store_file.snapshot() as con:
@@ -145,6 +160,10 @@ class Store:
     def insights(self, params: InsightsParams) -> dict[str, Any]:
         """The insights answer (docs/metrics.md#response), or the no-data message, for ``params``."""
         return _insights(self.file, self.path, self.version, params)
+
+    def attribution(self, params: AttributionParams) -> dict[str, Any]:
+        """The attribution answer (docs/metrics.md#attribution-response), or the no-data message."""
+        return _attribution(self.file, self.path, self.version, params)
 
     def span(self) -> catalog.SessionSpan | None:
         """First and last stored session start; ``None`` when nothing is stored."""

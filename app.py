@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from dashboard.components import saved_views
 from dashboard.components.notices import guarded
 from dashboard.filters import draw_filter_lists, keep_sidebar_state, open_view
 from dashboard.navigation import app_pages, frame, is_analysis
@@ -28,7 +29,9 @@ with guarded("The database"):
     store = data.current()
     if is_analysis(page):
         with guarded("The window and filters"):
+            saved_views_slot = saved_views.reserve()  # the top of the sidebar
             view = open_view(page, store)
+            saved_views.draw(saved_views_slot, page, view)
             with frame(), guarded("This page"):
                 page.run()
             draw_filter_lists(store, view)

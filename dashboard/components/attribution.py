@@ -109,11 +109,11 @@ def credits_table(answer: Mapping[str, Any], measure: str, *, key: str) -> None:
     frame = credits_frame(answer, measure)
     unit = "conversions" if measure == "conversions" else "value"
     config: dict[str, Any] = {"Channel": st.column_config.TextColumn(
-        "Channel", help="Medium and source of the visits (medium/source).", pinned=True, width=190)}
+        "Channel", help="Medium and source of the visits (medium/source).", pinned=True, width=170)}
     for model in ATTRIBUTION_MODELS:
         name = page.MODEL_NAMES[model]
         config[name] = st.column_config.NumberColumn(
-            name, help=f"{page.MODEL_SENTENCES[model]} Credited {unit}.", format="%.2f", width=110)
+            name, help=f"{page.MODEL_SENTENCES[model]} Credited {unit}.", format="%.2f", width=92)
     st.container(key=key).dataframe(frame, hide_index=True, width="stretch", column_config=config)
 
 

@@ -95,7 +95,6 @@ _LIST_STYLE = """
 .insights-saved-views li { margin: 0 0 0.35rem 0; line-height: 1.3; overflow-wrap: anywhere; }
 .insights-saved-views a { font-weight: 600; text-decoration: none; }
 .insights-saved-views a:hover, .insights-saved-views a:focus { text-decoration: underline; }
-.insights-saved-views a::before { content: "\\1F516\\FE0E  "; }
 .insights-saved-views span { opacity: 0.7; font-size: 0.85em; }
 """
 

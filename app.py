@@ -2,7 +2,7 @@
 
 The frame of every page: opens the store named by ``INSIGHTS_DB`` (creating
 demo data there on first start); on the analysis pages draws the sidebar
-(window, roles, comparison, share link), runs the page, then draws the
+(saved views, window, roles, comparison, share link), runs the page, then draws the
 filter lists, so the numbers are on screen first. Every part runs guarded:
 an unexpected error is a message on the page, never a traceback.
 """
@@ -31,7 +31,8 @@ with guarded("The database"):
         with guarded("The window and filters"):
             saved_views_slot = saved_views.reserve()  # the top of the sidebar
             view = open_view(page, store)
-            saved_views.draw(saved_views_slot, page, view)
+            with guarded("The saved views"):
+                saved_views.draw(saved_views_slot, page, view)
             with frame(), guarded("This page"):
                 page.run()
             draw_filter_lists(store, view)

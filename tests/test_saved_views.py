@@ -229,3 +229,14 @@ def test_a_damaged_settings_file_is_a_message_and_the_page_still_shows(store, mo
     assert not at.exception
     assert any("The saved views cannot be read" in error.value for error in at.error)
     assert [b.label for b in at.get("download_button")] == ["Attribution CSV", "Attribution JSON"]
+
+
+def test_an_unexpected_error_in_the_saved_views_leaves_the_page_shown(store, monkeypatch):
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SavedViews, "all", broken)
+    at = open_page(store, monkeypatch, "pages/attribution.py", **JULY)
+    assert not at.exception
+    assert any("The saved views could not be shown" in error.value and "error id" in error.value for error in at.error)
+    assert [b.label for b in at.get("download_button")] == ["Attribution CSV", "Attribution JSON"]

@@ -43,6 +43,8 @@ QUERY_LIMIT = 4_000
 
 PAGES: tuple[str, ...] = ("insights", "attribution", "export")
 """The pages a view can be saved on (those with the analysis sidebar), by ``url_path``."""
+ROOT_PAGE = "insights"
+"""The default page: Streamlit serves it at the dashboard's root address."""
 
 
 class ViewError(ValueError):
@@ -65,7 +67,7 @@ class SavedView:
 
     def url(self, base: str) -> str:
         """The view's URL under ``base`` (the dashboard's address, e.g. ``http://host:8501``)."""
-        address = f"{base.rstrip('/')}/{self.page}"
+        address = f"{base.rstrip('/')}/{'' if self.page == ROOT_PAGE else self.page}"
         return f"{address}?{self.query_string()}" if self.query else address
 
 

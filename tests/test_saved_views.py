@@ -221,6 +221,9 @@ def test_a_view_of_the_insights_page_is_saved_with_its_page_and_filters(store, m
     [saved] = SavedViews(store).all()
     assert saved.page == "insights"
     assert dict(saved.query) == {**JULY, "touch_scope": "first", "compare": "none"}
+    assert saved.url("http://h:8501") == "http://h:8501/?" + saved.query_string()  # the default page's address
+    [links] = [block for block in at.get("html") if "insights-saved-views" in block.proto.body]
+    assert "· Insights</span>" in links.proto.body
 
 
 def test_a_damaged_settings_file_is_a_message_and_the_page_still_shows(store, monkeypatch):

@@ -28,7 +28,7 @@ from insights_core.auth.settings import SettingsError
 
 from .. import data
 from ..navigation import app_pages
-from ..saved_views import NAME_LIMIT, VIEW_LIMIT, SavedView, SavedViews, ViewError, base_url
+from ..saved_views import NAME_LIMIT, ROOT_PAGE, VIEW_LIMIT, SavedView, SavedViews, ViewError, base_url
 from ..text import markdown_text
 from ..view import View
 
@@ -37,7 +37,7 @@ NAME_KEY = "saved_view_name"
 RENAME_KEY = "saved_view_new_name"
 CHOSEN_KEY = "saved_view_chosen"
 
-DEFAULT_PAGE = "insights"
+DEFAULT_PAGE = ROOT_PAGE
 
 
 def reserve() -> Any:
@@ -117,7 +117,7 @@ def _manage(store_path: Path, saved: list[SavedView], titles: dict[str, str], ba
 
 
 def _page_titles() -> dict[str, str]:
-    return {page.url_path: page.title for page in app_pages()}
+    return {page.url_path or DEFAULT_PAGE: page.title for page in app_pages()}
 
 
 def _current_url_path() -> str:

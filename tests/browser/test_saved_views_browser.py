@@ -26,6 +26,8 @@ that alone can take longer than the fixtures' 60 s, so a first load gets longer 
 
 
 def first_load(tab, settled) -> None:
+    """Until the page's content is drawn (its download buttons are there, no skeleton is left), then settled."""
+    expect(tab.get_by_test_id("stDownloadButton").first).to_be_visible(timeout=FIRST_LOAD_MS)
     expect(tab.get_by_test_id("stSkeleton")).to_have_count(0, timeout=FIRST_LOAD_MS)
     settled(tab)
 

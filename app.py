@@ -2,7 +2,7 @@
 
 The frame of every page: opens the store named by ``INSIGHTS_DB`` (creating
 demo data there on first start); on the analysis pages draws the sidebar
-(window, roles, comparison, share link), runs the page, then draws the
+(saved views, window, roles, comparison, share link), runs the page, then draws the
 filter lists, so the numbers are on screen first. Every part runs guarded:
 an unexpected error is a message on the page, never a traceback.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from dashboard.components import saved_views
 from dashboard.components.notices import guarded
 from dashboard.filters import draw_filter_lists, keep_sidebar_state, open_view
 from dashboard.navigation import app_pages, frame, is_analysis
@@ -28,7 +29,10 @@ with guarded("The database"):
     store = data.current()
     if is_analysis(page):
         with guarded("The window and filters"):
+            saved_views_slot = saved_views.reserve()  # the top of the sidebar
             view = open_view(page, store)
+            with guarded("The saved views"):
+                saved_views.draw(saved_views_slot, page, view)
             with frame(), guarded("This page"):
                 page.run()
             draw_filter_lists(store, view)

@@ -24,12 +24,14 @@ from typing import Any, Callable, Protocol
 import streamlit as st
 
 from insights_core import (
+    AttributionParams,
     BreakdownParams,
     InsightsParams,
     LoadError,
     LoadReport,
     TimeseriesParams,
     catalog,
+    compute_attribution,
     compute_breakdown,
     compute_insights,
     compute_timeseries,
@@ -140,6 +142,12 @@ def _channel_groups(_store_file: StoreFile, path: str, version: Version) -> dict
             cur.close()
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _attribution(_store_file: StoreFile, path: str, version: Version, params: AttributionParams) -> dict[str, Any]:
+    with _store_file.snapshot() as con:
+        return compute_attribution(con, params)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _available_filters(_store_file: StoreFile, path: str, version: Version) -> tuple[str, ...]:
     with _store_file.snapshot() as con:
@@ -198,6 +206,10 @@ class Store:
     def channel_groups(self) -> dict[str, str]:
         """Each stored channel's channel group (docs/data.md#channel-groups); empty for a store without them."""
         return _channel_groups(self.file, self.path, self.version)
+
+    def attribution(self, params: AttributionParams) -> dict[str, Any]:
+        """The attribution answer (docs/metrics.md#attribution-response), or the no-data message."""
+        return _attribution(self.file, self.path, self.version, params)
 
     def span(self) -> catalog.SessionSpan | None:
         """First and last stored session start; ``None`` when nothing is stored."""

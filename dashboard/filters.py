@@ -19,6 +19,7 @@ screen before those lists are worked out.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ from insights_core.timestamps import utc_now
 from insights_core.vocabulary import TOUCH_SCOPES
 from insights_core.wording import counted
 
+from . import attribution
+from .components.attribution import settings_query
 from .components.notices import show_notices
 from .data import Store
 from .formatting import format_span
@@ -113,7 +116,10 @@ def open_view(page: Any, store: Store) -> View:
         state[_STARTED] = True
         state[_NOW] = utc_now()
         raw = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
-        notices, corrected = check_url(raw, state[_NOW].date(), store.available_filters())
+        # A page's own settings (the Attribution page's lookback, …) are checked by that page's rules.
+        shared, page_notices, page_kept = attribution.split_url(page.url_path, raw)
+        notices, corrected = check_url(shared, state[_NOW].date(), store.available_filters())
+        notices, corrected = [*notices, *page_notices], {**corrected, **page_kept}
         state[_NOTICES] = notices
         given = {key: found[0] if len(found) == 1 else found for key, found in raw.items()
                  if key.lower() not in STREAMLIT_PARAMETERS}
@@ -183,6 +189,7 @@ def open_view(page: Any, store: Store) -> View:
         view = make_view(None, None, {}, None, state.get(COMPARE), now=now, span=span,
                          interval=state.get(INTERVAL), dimension=state.get(DIMENSION))
     state[_LAST_WINDOW] = window
+    view = dataclasses.replace(view, query={**view.query, **settings_query(page.url_path)})
     window_slot.caption(f"Showing {view.window.describe()}.")
     state[_VIEW] = view
 

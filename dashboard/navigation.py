@@ -19,14 +19,15 @@ import streamlit as st
 
 _frame = threading.local()
 
-ANALYSIS_PAGES = frozenset({"insights", "export"})
+ANALYSIS_PAGES = frozenset({"insights", "attribution", "export"})
 """Pages that show a view of the data and so have the sidebar (window, filters, comparison)."""
 
 
 def app_pages() -> list[st.Page]:
-    """Insights (default), Export, Data."""
+    """Insights (default), Attribution, Export, Data."""
     return [
         st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights", default=True),
+        st.Page("pages/attribution.py", title="Attribution", icon=":material/account_tree:", url_path="attribution"),
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
     ]

@@ -81,6 +81,7 @@ DIMENSIONS: tuple[str, ...] = (
     "channel_group", "campaign", "landing_page", "source", "medium", "content", "term", "channel",
 )
 """The breakdown dimensions in the order the page offers them (every one of ``BREAKDOWN_DIMENSIONS``)."""
+assert sorted(DIMENSIONS) == sorted(BREAKDOWN_DIMENSIONS), "the page offers every breakdown dimension"
 DEFAULT_DIMENSION = DIMENSIONS[0]
 
 VIEW_KEYS: tuple[str, ...] = (COMPARE, INTERVAL, DIMENSION)

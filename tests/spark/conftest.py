@@ -35,6 +35,8 @@ from typing import Callable, Iterator
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the shared test modules (strategies, reference)
+
 STARTUP_SECONDS = 300
 """How long the cluster may take to come up; a loaded 2-core machine needs minutes, not seconds."""
 
@@ -75,10 +77,10 @@ logger.connect.level = info
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test under tests/spark/ carries the ``spark`` marker (``-m 'not spark'`` leaves them out)."""
+    """Every test here that uses the cluster carries the ``spark`` marker (``-m 'not spark'`` leaves them out)."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in Path(str(item.fspath)).parents and "spark_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
 
 
@@ -115,7 +117,7 @@ class Daemon:
             text = self.log.read_text(errors="replace").splitlines()
         except OSError:
             return "(no log)"
-        return "\n".join(text[-lines:])
+        return "\n".join(line if len(line) <= 300 else line[:300] + " …" for line in text[-lines:])
 
     def stop(self) -> None:
         if self.alive():
@@ -283,7 +285,7 @@ def spark_env(spark_cluster: SparkCluster) -> Iterator[dict[str, str]]:
 
     Also applied to this test process, whose own Spark driver is started in it.
     """
-    keys = ("SPARK_CONF_DIR", "SPARK_LOCAL_IP", "PYSPARK_PYTHON", "SPARK_CONNECT_MODE", "SPARK_LOCAL_DIRS")
+    keys = ("SPARK_CONF_DIR", "SPARK_LOCAL_IP", "PYSPARK_PYTHON", "SPARK_LOCAL_DIRS")
     saved = {key: os.environ.get(key) for key in keys}
     os.environ.update({key: spark_cluster.env[key] for key in keys})
     try:

@@ -8,7 +8,10 @@ then, each in a fresh process (so peak RSS is the step's own):
   into tables (``CREATE TABLE AS SELECT * FROM read_csv``);
 * **query**: ``compute_insights`` with no filter (a window over all data)
   and a typical filtered query, next to bare DuckDB doing one GROUP BY user
-  pass plus one GROUP BY channel pass over the same stored sessions.
+  pass plus one GROUP BY channel pass over the same stored sessions;
+* **load memory**: peak RSS of the ``insights load`` command itself (a
+  subprocess, default memory limit) at each of ``--rss-scales``, with the
+  ratio to the smallest, since a load's memory must not grow with the data.
 
 Times are medians of repeated runs; ratios are against the baseline measured
 in the same run, so they travel between machines better than seconds do.
@@ -41,6 +44,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per query measurement (median)")
     parser.add_argument("--skip-api", action="store_true", help="skip the HTTP API benchmark")
     parser.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard benchmark")
+    parser.add_argument(
+        "--rss-scales", default="1000000,5000000,10000000",
+        help="session counts for the load peak-RSS table, comma-separated ('' to skip)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     scales = [int(text) for text in args.scales.split(",")]
@@ -52,6 +59,9 @@ def main() -> None:
         files = _demo_files(sessions)
         rows.append(_measure_scale(sessions, files, args.repeat))
     sections = [_core_table(rows)]
+    rss_scales = [int(text) for text in args.rss_scales.split(",") if text.strip()]
+    if rss_scales:
+        sections.append(_load_memory_table([_load_memory(sessions) for sessions in rss_scales]))
     one_million = next((WORK / f"ours-{n}.duckdb" for n in scales if n == 1_000_000), None)
     if one_million and not args.skip_api:
         sections.append(_optional_section("benchmarks.bench_api", one_million))
@@ -158,6 +168,47 @@ def _measure_scale(sessions: int, files: tuple[Path, Path], repeat: int) -> dict
         "our_query_rss": our_query["rss_mb"],
         "filtered_query": filtered_query["seconds"],
     }
+
+
+def _load_memory(sessions: int) -> dict:
+    """Peak RSS and time of ``insights load`` (the command, in its own process) at one scale."""
+    print(f"== load memory at {sessions:,} sessions", file=sys.stderr, flush=True)
+    sessions_csv, conversions_csv = _demo_files(sessions)
+    db = WORK / f"rss-{sessions}.duckdb"
+    command = [str(Path(sys.executable).with_name("insights")), "load", "--db", str(db),
+               "--sessions", str(sessions_csv), "--conversions", str(conversions_csv)]
+    run = _in_child(f"""
+        import os, resource, subprocess, time
+        from insights_core.ingest import default_memory_limit
+        for path in ("{db}", "{db}.lock"):
+            if os.path.exists(path): os.remove(path)
+        began = time.perf_counter()
+        subprocess.run({command!r}, check=True, capture_output=True)
+        seconds = time.perf_counter() - began
+        extra = {{"load_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  "limit": default_memory_limit()}}
+    """)
+    stored = duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM sessions").fetchone()[0]
+    return {"sessions": stored, "seconds": run["seconds"], "rss_mb": run["extra"]["load_rss_mb"],
+            "limit": run["extra"]["limit"]}
+
+
+def _load_memory_table(rows: list[dict]) -> str:
+    """Peak RSS of ``insights load`` by scale, against the smallest scale measured."""
+    lines = [
+        "## Load memory (`insights load`, peak RSS of the command)",
+        "",
+        f"Default memory limit on this machine: {rows[0]['limit']} "
+        "(the smaller of 1 GB and a quarter of the memory; `--memory-limit` or `INSIGHTS_LOAD_MEMORY_LIMIT`).",
+        "",
+        "| sessions | load s | peak RSS MB | × smallest |",
+        "|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['sessions']:,} | {row['seconds']:.1f} | {row['rss_mb']:.0f} | {row['rss_mb'] / rows[0]['rss_mb']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _in_child(body: str) -> dict:

@@ -12,7 +12,7 @@ tables and spreadsheet-safe CSV.
 from __future__ import annotations
 
 from .engines import DuckDBEngine, Engine, Query, engine_for
-from .loading import LoadError, LoadReport, load
+from .ingest import LoadError, LoadReport, load
 from .metrics import compute_insights, to_json
 from .params import (
     AttributionParams,
@@ -26,7 +26,7 @@ from .params import (
     parse_params,
     parse_timeseries_params,
 )
-from .store import StoreError, connect, cursor
+from .store import SchemaOutdated, StoreError, connect, cursor
 from .vocabulary import NO_DATA_MESSAGE
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "LoadReport",
     "ParameterError",
     "Query",
+    "SchemaOutdated",
     "StoreError",
     "TimeseriesParams",
     "compute_insights",

@@ -20,14 +20,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from . import channels, demo
+from . import channel_groups, channels
 from .api.limits import LIMIT_OPTIONS, limits_from
 from .auth import keys as apikeys
 from .auth.settings import SettingsFile
-from .loading import LoadError, load
+from .ingest import MEMORY_LIMIT_VARIABLE, LoadError, load
 from .metrics import compute_insights, to_json
 from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_params
-from .store import StoreError
+from .store import SchemaOutdated, StoreError, connect
+from .store.connection import directory_error, is_remote
 from .storefile import StoreFile
 from .tables import Table, channel_table, to_csv
 from .vocabulary import (
@@ -91,12 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     load_parser = commands.add_parser("load", help="load sessions and conversions (CSV or Parquet) into a database")
     _add_db(load_parser)
-    load_parser.add_argument("--sessions", metavar="FILE", help="sessions file or glob (docs/data.md#sessions)")
-    load_parser.add_argument("--conversions", metavar="FILE", help="conversions file or glob (docs/data.md#conversions)")
+    load_parser.add_argument(
+        "--sessions", metavar="FILE", help="sessions file or glob (docs/data.md#sessions columns)"
+    )
+    load_parser.add_argument(
+        "--conversions", metavar="FILE", help="conversions file or glob (docs/data.md#conversions columns)"
+    )
     load_parser.add_argument("--replace", action="store_true", help="replace the stored data instead of appending")
     load_parser.add_argument(
         "--channel-rules", metavar="FILE",
         help="CSV 'host,medium' of your own known referrer hosts; replaces the stored ones and re-derives every session",
+    )
+    load_parser.add_argument(
+        "--channel-group-rules", metavar="FILE",
+        help="CSV of your own channel-group rules (docs/data.md#channel-groups); replaces the stored ones"
+             " and re-derives every session",
+    )
+    load_parser.add_argument(
+        "--memory-limit", metavar="SIZE",
+        help=f"most memory the load may use, e.g. 512MB or 2GB (default: ${MEMORY_LIMIT_VARIABLE}, else the"
+             " smaller of 1 GB and a quarter of the memory); the rest spills to disk next to the database",
     )
     load_parser.set_defaults(run=_run_load)
 
@@ -260,27 +275,55 @@ def _stage_printer() -> Callable[[str, float], None]:
 
 
 def _run_load(args: argparse.Namespace) -> int:
-    if args.sessions is None and args.conversions is None and args.channel_rules is None:
-        raise UsageError("give --sessions and/or --conversions (or --channel-rules)")
+    if (args.sessions is None and args.conversions is None and args.channel_rules is None
+            and args.channel_group_rules is None):
+        raise UsageError("give --sessions and/or --conversions (or --channel-rules, --channel-group-rules)")
     rules = channels.read_rules_file(args.channel_rules) if args.channel_rules else None
-    store_file = StoreFile(args.db)
+    try:
+        group_rules = (
+            channel_groups.read_rules_file(args.channel_group_rules) if args.channel_group_rules else None
+        )
+    except channel_groups.ChannelGroupRulesError as error:
+        raise UsageError(str(error)) from None
+    store_file = _writable_store(args.db)
     with store_file.edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
         report = load(
             con, args.sessions, args.conversions,
-            replace=args.replace, channel_rules=rules, progress=_stage_printer(),
+            replace=args.replace, channel_rules=rules, channel_group_rules=group_rules,
+            progress=_stage_printer(), memory_limit=args.memory_limit,
         )
     for line in report.lines():
         print(line)
     return 0
 
 
+def _writable_store(path: Path) -> StoreFile:
+    """The store a load or demo writes, refused before anything is copied when it cannot be one.
+
+    A URL, a directory, or a file that is not an Insights store (left untouched)
+    is an error; a missing file becomes a new store, an older one is upgraded.
+    """
+    if is_remote(str(path)):
+        raise UsageError(f"remote databases are not supported; use a local file: {path}")
+    if path.is_dir():
+        raise directory_error(path)
+    if path.exists() and path.stat().st_size > 0:
+        try:
+            connect(path, read_only=True).close()
+        except SchemaOutdated:
+            pass  # upgraded by the write
+    return StoreFile(path)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
-    store_file = StoreFile(args.db)
+    store_file = _writable_store(args.db)
     if store_file.exists() and not args.replace:
         with store_file.snapshot() as con:
             stored = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
         if stored:
             raise UsageError(f"{args.db} already holds {stored:,} sessions; add --replace to overwrite them with demo data")
+    from . import demo  # numpy and pandas load only for this command
+
     _say(f"generating {args.users:,} demo users (seed {args.seed})")
     data = demo.generate_demo(users=args.users, seed=args.seed, end=datetime.now(timezone.utc))
     with store_file.edit() as con:

@@ -39,6 +39,7 @@ from typing import Callable, Iterator
 import duckdb
 
 from .store import StoreError, connect
+from .store.connection import directory_error
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -100,6 +101,8 @@ class StoreFile:
             self._release(generation)
 
     def _acquire(self) -> _Generation:
+        from .store import SchemaOutdated
+
         identity = _identity(self.path)
         with self._lock:
             current = self._current
@@ -108,7 +111,16 @@ class StoreFile:
                     raise StoreError(
                         f"no database at {self.path}: create one with 'insights load' or 'insights demo'"
                     )
-                fresh = _Generation(identity, connect(self.path, read_only=True))
+                try:
+                    connection = connect(self.path, read_only=True)
+                except SchemaOutdated:
+                    # An older store: an empty edit upgrades it on a copy and publishes it
+                    # atomically (docs/architecture.md#migrations); then read the new version.
+                    with self.edit():
+                        pass
+                    identity = _identity(self.path)
+                    connection = connect(self.path, read_only=True)
+                fresh = _Generation(identity, connection)
                 if current is not None:
                     current.retired = True
                     self._close_if_unused(current)
@@ -186,9 +198,7 @@ class StoreFile:
         except NotADirectoryError:
             raise StoreError(f"cannot use {self.path}: a part of that path is a file, not a directory") from None
         if stat.S_ISDIR(status.st_mode):
-            raise StoreError(
-                f"{self.path} is a directory, not a database file; name a file, e.g. --db {self.path / 'insights.duckdb'}"
-            )
+            raise directory_error(self.path)
         if not stat.S_ISREG(status.st_mode):
             raise StoreError(f"{self.path} is {describe_file_kind(status.st_mode)}, not a database file")
 

@@ -23,7 +23,8 @@ from insights_core.channel_groups import (
     parse_rules,
     read_rules_file,
 )
-from insights_core.channels import KnownHosts, derive_source_medium, registered_domain
+from insights_core.channels import KnownHosts, registered_domain
+from insights_core.ingest.derive import derive_source_medium
 from insights_core.vocabulary import CHANNEL_GROUPS
 
 SITE = "www.acme-analytics.com"

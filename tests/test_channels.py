@@ -1,9 +1,9 @@
-"""SPEC 2: effective source, medium and channel, as the loader stores them.
+"""docs/data.md#source-and-medium: effective source, medium and channel, as the loader stores them.
 
 Every rule is checked end to end with real URLs: a small sessions CSV is
 written, loaded into a real DuckDB store file and the stored ``source``,
 ``medium``, ``channel`` and ``utm_*`` columns are read back. Expected values
-are derived by hand from SPEC 2 (and, for the shipped known-hosts table, from
+are derived by hand from docs/data.md#source-and-medium (and, for the shipped known-hosts table, from
 its documented choices in ``insights_core/data/KNOWN_HOSTS.md``).
 """
 
@@ -17,8 +17,9 @@ import pyarrow as pa
 import pytest
 
 from insights_core import cli
-from insights_core.channels import KnownHosts, channel_of, registered_domain
-from insights_core.loading import load
+from insights_core.channels import KnownHosts, registered_domain
+from insights_core.ingest import load
+from insights_core.ingest.derive import channel_of
 from insights_core.store import connect
 
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
@@ -38,9 +39,9 @@ def write_sessions(
     prefix: str = "s",
     quoting: int = csv.QUOTE_MINIMAL,
 ) -> Path:
-    """A SPEC 1.1 sessions CSV: one user per session, ids ``<prefix>001``… in row order.
+    """A docs/data.md#sessions sessions CSV: one user per session, ids ``<prefix>001``… in row order.
 
-    ``columns`` are the optional SPEC 1.1 columns written (default: the union of the
+    ``columns`` are the optional docs/data.md#sessions columns written (default: the union of the
     rows' keys); a row without a key gets an empty value (``""`` with QUOTE_ALL).
     """
     if columns is None:
@@ -59,7 +60,7 @@ def write_sessions(
 
 
 def stored_sessions(con) -> list[dict[str, str | None]]:
-    """The stored SPEC 2 columns of every session, by session id."""
+    """The stored docs/data.md#source-and-medium columns of every session, by session id."""
     rows = con.execute(f"SELECT {', '.join(STORED_COLUMNS)} FROM sessions ORDER BY session_id").fetchall()
     return [dict(zip(STORED_COLUMNS, row)) for row in rows]
 
@@ -109,7 +110,7 @@ def loaded_table(tmp_path_factory):
     return stored_row
 
 
-# --- SPEC 2.1 registered domain ---------------------------------------------------
+# --- registered domain (docs/data.md#source-and-medium) ------------------------------------------
 
 REGISTERED_DOMAIN_CASES = [
     pytest.param("https://www.google.co.uk/", "google.co.uk", id="country-second-level-suffix"),
@@ -133,7 +134,7 @@ REGISTERED_DOMAIN_CASES = [
 
 @pytest.mark.parametrize(("referrer", "source"), REGISTERED_DOMAIN_CASES)
 def test_source_is_the_referrer_registered_domain(loaded_table, referrer, source):
-    """SPEC 2.1: the referrer host reduced with the Public Suffix List, lower-cased,
+    """docs/data.md#source-and-medium: the referrer host reduced with the Public Suffix List, lower-cased,
     without port or user info, is the derived source."""
     rows = [visit(case.values[0]) for case in REGISTERED_DOMAIN_CASES]
     assert loaded_table("registered_domain", rows, visit(referrer))["source"] == source
@@ -156,19 +157,19 @@ def test_source_is_the_referrer_registered_domain(loaded_table, referrer, source
     ],
 )
 def test_registered_domain(host, domain):
-    """SPEC 2.1: registered_domain uses the bundled Public Suffix List; an IP address
+    """docs/data.md#source-and-medium: registered_domain uses the bundled Public Suffix List; an IP address
     or ``localhost`` has no public suffix and is its own registered domain."""
     assert registered_domain(host) == domain
 
 
 def test_ip_and_localhost_referrers_are_referrals(tmp_path):
-    """SPEC 2.1, 2.3: an IP address or ``localhost`` referrer is a host of its own, so a
+    """docs/data.md#source-and-medium: an IP address or ``localhost`` referrer is a host of its own, so a
     referral with itself as source, not (direct)."""
     rows = [visit("http://192.168.1.10:8080/admin"), visit("http://localhost:3000/preview")]
     assert source_medium(tmp_path, rows) == [("192.168.1.10", "referral"), ("localhost", "referral")]
 
 
-# --- SPEC 2.2 derived source: self-referrals and unusable referrers -----------------
+# --- derived source: self-referrals and unusable referrers (docs/data.md#source-and-medium) ------
 
 SELF_REFERRAL_CASES = [
     pytest.param("https://www.acme.com/pricing", "https://www.acme.com/", id="same-host"),
@@ -184,7 +185,7 @@ SELF_REFERRAL_CASES = [
 
 @pytest.mark.parametrize(("referrer", "landing_page"), SELF_REFERRAL_CASES)
 def test_self_referral_is_direct(loaded_table, referrer, landing_page):
-    """SPEC 2.2: a referrer on the landing page's registered domain (any subdomain)
+    """docs/data.md#source-and-medium: a referrer on the landing page's registered domain (any subdomain)
     counts as no referrer: (direct)/(none)."""
     rows = [visit(*case.values) for case in SELF_REFERRAL_CASES]
     row = loaded_table("self_referral", rows, visit(referrer, landing_page))
@@ -192,7 +193,7 @@ def test_self_referral_is_direct(loaded_table, referrer, landing_page):
 
 
 def test_different_registered_domain_is_not_a_self_referral(tmp_path):
-    """SPEC 2.2: only the registered domain decides: acme.co.uk referring to acme.com,
+    """docs/data.md#source-and-medium: only the registered domain decides: acme.co.uk referring to acme.com,
     or acme.com.evil.net, are other sites."""
     rows = [
         visit("https://www.acme.co.uk/", "https://www.acme.com/"),
@@ -214,19 +215,19 @@ HOSTLESS_REFERRER_CASES = [
 
 @pytest.mark.parametrize("referrer", HOSTLESS_REFERRER_CASES)
 def test_referrer_without_a_host_is_direct(loaded_table, referrer):
-    """SPEC 2.2: a referrer that does not parse as a URL with a host counts as none."""
+    """docs/data.md#source-and-medium: a referrer that does not parse as a URL with a host counts as none."""
     rows = [visit(case.values[0]) for case in HOSTLESS_REFERRER_CASES]
     row = loaded_table("hostless_referrer", rows, visit(referrer))
     assert (row["source"], row["medium"]) == DIRECT_NONE
 
 
 def test_no_referrer_column_is_direct(tmp_path):
-    """SPEC 2.2, 2.3: without a referrer the session is (direct)/(none)."""
+    """docs/data.md#source-and-medium: without a referrer the session is (direct)/(none)."""
     rows = [{"landing_page": "https://www.acme.com/"}, {"landing_page": ""}]
     assert source_medium(tmp_path, rows) == [DIRECT_NONE, DIRECT_NONE]
 
 
-# --- SPEC 2.3 paid click ids ----------------------------------------------------------
+# --- paid click ids (docs/data.md#source-and-medium) ---------------------------------------------
 
 @pytest.mark.parametrize(
     ("click_id", "direct_source"),
@@ -234,7 +235,7 @@ def test_no_referrer_column_is_direct(tmp_path):
      ("msclkid", "bing.com"), ("dclid", "google.com")],
 )
 def test_paid_click_id_is_cpc(tmp_path, click_id, direct_source):
-    """SPEC 2.3: a paid click id on the landing page means cpc; a direct click's source
+    """docs/data.md#source-and-medium: a paid click id on the landing page means cpc; a direct click's source
     becomes google.com (bing.com for msclkid), while a referrer keeps its own domain as
     source, even a known social or search host."""
     rows = [
@@ -269,7 +270,7 @@ IGNORED_CLICK_ID_CASES = [
 
 @pytest.mark.parametrize("landing_page", IGNORED_CLICK_ID_CASES)
 def test_click_id_without_value_or_outside_query_is_ignored(loaded_table, landing_page):
-    """SPEC 2.3: only a paid click id with a value in the landing page's query string
+    """docs/data.md#source-and-medium: only a paid click id with a value in the landing page's query string
     counts; an empty value or one in the fragment or path changes nothing."""
     rows = [visit("", case.values[0]) for case in IGNORED_CLICK_ID_CASES]
     row = loaded_table("ignored_click_id", rows, visit("", landing_page))
@@ -277,7 +278,7 @@ def test_click_id_without_value_or_outside_query_is_ignored(loaded_table, landin
 
 
 def test_non_paid_click_ids_change_nothing(tmp_path):
-    """SPEC 2.3: fbclid and other non-paid click ids change nothing."""
+    """docs/data.md#source-and-medium: fbclid and other non-paid click ids change nothing."""
     rows = [
         visit("", "https://www.acme.com/?fbclid=IwAR0abc"),
         visit("https://l.facebook.com/l.php?u=x", "https://www.acme.com/?fbclid=IwAR0abc"),
@@ -292,7 +293,7 @@ def test_non_paid_click_ids_change_nothing(tmp_path):
     ]
 
 
-# --- SPEC 2.3 known hosts, referral, none -------------------------------------------------
+# --- known hosts, referral, none (docs/data.md#known-hosts) ----------------------------------------
 
 KNOWN_HOST_CASES = [
     ("https://mail.google.com/mail/u/0/", ("google.com", "email")),
@@ -318,7 +319,7 @@ KNOWN_HOST_CASES = [
 
 @pytest.mark.parametrize(("referrer", "expected"), KNOWN_HOST_CASES, ids=[case[0] for case in KNOWN_HOST_CASES])
 def test_known_hosts_most_specific_first(loaded_table, referrer, expected):
-    """SPEC 2.3: the referrer host is tried from most to least specific and the most
+    """docs/data.md#known-hosts: the referrer host is tried from most to least specific and the most
     specific known host decides (mail.google.com is email, www.google.com organic,
     gemini.google.com ai); the source stays the registered domain."""
     rows = [visit(case[0]) for case in KNOWN_HOST_CASES]
@@ -327,7 +328,7 @@ def test_known_hosts_most_specific_first(loaded_table, referrer, expected):
 
 
 def test_unknown_referrer_is_referral(tmp_path):
-    """SPEC 2.3: a referrer domain that is not a known host is a referral."""
+    """docs/data.md#known-hosts: a referrer domain that is not a known host is a referral."""
     rows = [
         visit("https://github.com/acme/widgets"),
         visit("https://en.wikipedia.org/wiki/Marketing_attribution"),
@@ -343,7 +344,7 @@ def test_unknown_referrer_is_referral(tmp_path):
 
 
 def test_medium_for_tries_most_specific_host_first():
-    """SPEC 2.3: KnownHosts.medium_for tries the host, then each parent down to the
+    """docs/data.md#known-hosts: KnownHosts.medium_for tries the host, then each parent down to the
     registered domain, on label boundaries only."""
     hosts = KnownHosts({"google.com": "organic", "mail.google.com": "email", "t.co": "social"})
     assert hosts.medium_for("mail.google.com") == "email"
@@ -363,7 +364,7 @@ def test_medium_for_tries_most_specific_host_first():
 
 
 def test_medium_for_with_overrides():
-    """SPEC 2.3: a user row replaces the shipped row for the same host; a more specific
+    """docs/data.md#known-hosts: a user row replaces the shipped row for the same host; a more specific
     shipped host still wins over a less specific user host."""
     hosts = KnownHosts.shipped().with_overrides([("google.com", "paid_search_test"), ("acme-partner.com", "affiliate")])
     assert hosts.medium_for("www.google.com") == "paid_search_test"
@@ -373,18 +374,18 @@ def test_medium_for_with_overrides():
 
 
 def test_shipped_table_has_hundreds_of_rows_and_the_four_mediums():
-    """SPEC 2.3: the shipped known-hosts table has hundreds of entries, all with one of
-    the four SPEC mediums (email, ai, organic, social)."""
+    """docs/data.md#known-hosts: the shipped known-hosts table has hundreds of entries, all with one of
+    the four documented mediums (email, ai, organic, social)."""
     mediums = KnownHosts.shipped().mediums
     assert len(mediums) >= 200
     assert set(mediums.values()) == {"email", "ai", "organic", "social"}
     assert all(host == host.lower() and "/" not in host and ":" not in host for host in mediums)
 
 
-# --- SPEC 2.4 UTM overrides and SPEC 1.1 utm values ------------------------------------------
+# --- UTM overrides and utm values (docs/data.md#source-and-medium, docs/data.md#sessions) --------
 
 def test_utm_overrides_each_independently(tmp_path):
-    """SPEC 2.4: a non-empty utm_source replaces the source and a non-empty utm_medium
+    """docs/data.md#source-and-medium: a non-empty utm_source replaces the source and a non-empty utm_medium
     the medium, each independently, kept exactly as given; an empty one replaces nothing.
     UTM values win over paid click ids."""
     google = "https://www.google.com/"
@@ -411,7 +412,7 @@ def test_utm_overrides_each_independently(tmp_path):
 
 
 def test_channel_is_medium_slash_source(tmp_path):
-    """SPEC 2: the stored channel is medium + "/" + source, after UTM overrides."""
+    """docs/data.md#channel: the stored channel is medium + "/" + source, after UTM overrides."""
     assert channel_of("google.com", "organic") == "organic/google.com"
     rows = [
         visit("https://www.google.com/"),
@@ -447,7 +448,7 @@ def _utm(row: Mapping[str, str | None]) -> dict[str, str | None]:
 
 
 def test_utm_read_from_landing_page_when_columns_absent(tmp_path):
-    """SPEC 1.1, 2.4: without utm columns, the values come from the landing page query
+    """docs/data.md#sessions, #source-and-medium: without utm columns, the values come from the landing page query
     string, percent-decoded with + as a space, and they override source and medium."""
     [row] = load_rows(tmp_path, [visit("https://www.google.com/", QUERY_STRING_LANDING)])
     assert _utm(row) == FROM_QUERY_STRING
@@ -455,7 +456,7 @@ def test_utm_read_from_landing_page_when_columns_absent(tmp_path):
 
 
 def test_utm_read_from_landing_page_when_columns_empty(tmp_path):
-    """SPEC 1.1, 2.4: an empty utm column (`,,` or `,"",` in a CSV) also falls back to the
+    """docs/data.md#sessions, #source-and-medium: an empty utm column (`,,` or `,"",` in a CSV) also falls back to the
     landing page query string."""
     rows = [visit("https://www.google.com/", QUERY_STRING_LANDING)] * 2
     write_sessions(tmp_path / "unquoted.csv", rows[:1], ("referrer", "landing_page", *UTM_COLUMNS))
@@ -476,7 +477,7 @@ def test_utm_read_from_landing_page_when_columns_empty(tmp_path):
 
 
 def test_utm_read_from_landing_page_when_arrow_values_empty(tmp_path):
-    """SPEC 1.1, 2.4: an empty string in a typed (Arrow/Parquet) utm column counts as empty
+    """docs/data.md#sessions, #source-and-medium: an empty string in a typed (Arrow/Parquet) utm column counts as empty
     too, so the landing page query string is used."""
     table = pa.table({
         "session_id": ["s1"], "user_id": ["u1"], "started_at": ["2025-07-01T10:00:00Z"],
@@ -494,7 +495,7 @@ def test_utm_read_from_landing_page_when_arrow_values_empty(tmp_path):
 
 
 def test_utm_column_wins_over_query_string(tmp_path):
-    """SPEC 1.1, 2.4: a non-empty utm column is used as given; only the empty or absent ones
+    """docs/data.md#sessions, #source-and-medium: a non-empty utm column is used as given; only the empty or absent ones
     are read from the landing page."""
     [row] = load_rows(
         tmp_path,
@@ -522,7 +523,7 @@ UTM_DECODING_CASES = [
 
 @pytest.mark.parametrize(("query", "campaign"), UTM_DECODING_CASES)
 def test_utm_value_decoding(loaded_table, query, campaign):
-    """SPEC 1.1, 2.4: the query string value is percent-decoded with + as a space, a
+    """docs/data.md#sessions, #source-and-medium: the query string value is percent-decoded with + as a space, a
     malformed escape is kept as is, an empty value is null and only the query string
     (not the fragment) is read."""
     rows = [visit("", f"https://www.acme.com/?{case.values[0]}") for case in UTM_DECODING_CASES]
@@ -531,7 +532,7 @@ def test_utm_value_decoding(loaded_table, query, campaign):
 
 
 def test_invalid_utf8_escape_does_not_break_the_load(tmp_path):
-    """SPEC 1.1, 1.3, 2.4: a %FF escape (not UTF-8) in a landing page's utm value still loads,
+    """docs/data.md#sessions, #loading-rules, #source-and-medium: a %FF escape (not UTF-8) in a landing page's utm value still loads,
     with every row stored and the other values decoded."""
     rows = [
         visit("", "https://www.acme.com/?utm_campaign=%FF&utm_source=mail%20out"),
@@ -545,7 +546,7 @@ def test_invalid_utf8_escape_does_not_break_the_load(tmp_path):
     assert third["utm_campaign"] == "spring sale"
 
 
-# --- SPEC 2.3 the user's own known-hosts table ---------------------------------------------
+# --- the user's own known-hosts table (docs/data.md#known-hosts) -------------------------------------
 
 USER_RULES = [("acme-partner.com", "affiliate"), ("google.com", "paid_search_test")]
 RULE_REFERRERS = [
@@ -557,7 +558,7 @@ RULE_REFERRERS = [
 
 
 def test_user_rules_rederive_every_stored_session(tmp_path):
-    """SPEC 2.3: a user table extends and overrides the shipped one: loading it
+    """docs/data.md#known-hosts: a user table extends and overrides the shipped one: loading it
     re-derives the sessions already stored, a user row beats the shipped row for the
     same host, the more specific shipped mail.google.com stays email, and later loads
     keep applying it."""
@@ -590,7 +591,7 @@ def test_user_rules_rederive_every_stored_session(tmp_path):
 
 
 def test_user_rules_do_not_override_utm(tmp_path):
-    """SPEC 2.3, 2.4: user rules change the derived medium only; utm_medium still wins."""
+    """docs/data.md#known-hosts: user rules change the derived medium only; utm_medium still wins."""
     rows = [visit("https://www.acme-partner.com/", utm_medium="Email"), visit("https://www.acme-partner.com/")]
     assert source_medium(tmp_path, rows, channel_rules=USER_RULES) == [
         ("acme-partner.com", "Email"),
@@ -609,7 +610,7 @@ def _cli_stored(db: Path) -> list[tuple]:
 
 
 def test_cli_channel_rules_file(tmp_path, capsys):
-    """SPEC 2.3: `insights load --channel-rules FILE` applies the user's table."""
+    """docs/data.md#known-hosts: `insights load --channel-rules FILE` applies the user's table."""
     db = tmp_path / "cli.duckdb"
     rules = tmp_path / "rules.csv"
     rules.write_text("host,medium\nacme-partner.com,affiliate\ngoogle.com,paid_search_test\n", encoding="utf-8")
@@ -633,7 +634,7 @@ def test_cli_channel_rules_file(tmp_path, capsys):
     ],
 )
 def test_cli_bad_channel_rules_file(tmp_path, capsys, text, line):
-    """SPEC 2.3, 1.3: a bad rules file fails with exit code 2 and a one-line message
+    """docs/data.md#known-hosts, #loading-rules: a bad rules file fails with exit code 2 and a one-line message
     naming the file and the line; the store is unchanged."""
     db = tmp_path / "cli.duckdb"
     first = write_sessions(tmp_path / "first.csv", RULE_REFERRERS, prefix="a")
@@ -653,3 +654,96 @@ def test_cli_bad_channel_rules_file(tmp_path, capsys, text, line):
     assert line_named, message
     assert len(message.strip().splitlines()) == 1, message
     assert _cli_stored(db) == before
+
+
+def test_cli_channel_rules_alone_says_what_it_stored(tmp_path, capsys):
+    """docs/data.md#known-hosts: `insights load --channel-rules F` with no files confirms what it
+    stored and how many sessions it derived again, in words that count right."""
+    db = tmp_path / "cli.duckdb"
+    sessions = write_sessions(tmp_path / "sessions.csv", RULE_REFERRERS)
+    assert cli.main(["load", "--db", str(db), "--sessions", str(sessions)]) == 0
+    capsys.readouterr()
+    rules = tmp_path / "rules.csv"
+    rules.write_text("host,medium\nacme-partner.com,affiliate\ngoogle.com,paid_search_test\n", encoding="utf-8")
+    assert cli.main(["load", "--db", str(db), "--channel-rules", str(rules)]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == ["stored 2 channel rules; re-derived 4 sessions"]
+    assert [row[2] for row in _cli_stored(db)] == ["affiliate", "paid_search_test", "email", "organic"]
+    one = tmp_path / "one.csv"
+    one.write_text("host,medium\nbing.com,search_test\n", encoding="utf-8")
+    assert cli.main(["load", "--db", str(db), "--channel-rules", str(one)]) == 0
+    assert capsys.readouterr().out.strip() == "stored 1 channel rule; re-derived 4 sessions"
+
+
+# --- channel groups (docs/data.md#channel-groups) ------------------------------------------------
+
+GROUP_VISITS = [
+    visit("https://www.google.com/"),
+    visit("https://www.google.com/", "https://www.acme.com/?gclid=abc"),
+    visit("https://www.facebook.com/"),
+    visit("", utm_source="newsletter", utm_medium="email"),
+    visit("https://chatgpt.com/"),
+    visit("https://www.acme-partner.com/"),
+    visit(""),
+    visit("", utm_source="facebook", utm_medium="paid_social"),
+    visit("", utm_source="whatever", utm_medium="carrier-pigeon"),
+]
+GROUPS = [
+    "Organic Search", "Paid Search", "Organic Social", "Email", "AI Assistants", "Referral", "Direct",
+    "Paid Social", "Unassigned",
+]
+
+
+def _groups(con) -> list[str]:
+    return [row[0] for row in con.execute("SELECT channel_group FROM sessions ORDER BY session_id").fetchall()]
+
+
+def test_every_session_gets_its_channel_group_at_load(tmp_path):
+    """Real referrers and UTM pairs land in the GA4-like groups of the shipped table."""
+    sessions = write_sessions(tmp_path / "sessions.csv", GROUP_VISITS, columns=("referrer", "landing_page", *UTM_COLUMNS))
+    con = connect(tmp_path / "g.duckdb")
+    load(con, str(sessions))
+    assert _groups(con) == GROUPS
+
+
+def test_channel_group_rules_are_stored_and_rederive_every_session(tmp_path, capsys):
+    """`insights load --channel-group-rules FILE`: the user's rules go first, are kept in the store,
+    re-derive the stored sessions and apply to later loads; the output says so."""
+    db = tmp_path / "cli.duckdb"
+    columns = ("referrer", "landing_page", *UTM_COLUMNS)
+    first = write_sessions(tmp_path / "first.csv", GROUP_VISITS, columns=columns, prefix="a")
+    assert cli.main(["load", "--db", str(db), "--sessions", str(first)]) == 0
+    rules = tmp_path / "groups.csv"
+    rules.write_text(
+        "channel_group,source,medium,note\nAffiliates,acme-partner.com,,our partner\nEmail,,carrier-pigeon,\n",
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert cli.main(["load", "--db", str(db), "--channel-group-rules", str(rules)]) == 0
+    assert capsys.readouterr().out.strip() == "stored 2 channel-group rules; re-derived 9 sessions"
+    later = write_sessions(tmp_path / "later.csv", GROUP_VISITS, columns=columns, prefix="b")
+    assert cli.main(["load", "--db", str(db), "--sessions", str(later)]) == 0
+    expected = [*GROUPS[:5], "Affiliates", "Direct", "Paid Social", "Email"]
+    con = connect(db, read_only=True)
+    assert _groups(con) == expected * 2
+    assert con.execute("SELECT position, channel_group, source, medium, note FROM channel_group_rules"
+                       " ORDER BY position").fetchall() == [
+        (1, "Affiliates", "acme-partner.com", "", "our partner"), (2, "Email", "", "carrier-pigeon", ""),
+    ]
+
+
+def test_an_append_keeps_what_stored_sessions_were_derived_to(tmp_path, monkeypatch):
+    """Appending to a user never derives their stored sessions again (nothing stored is parsed
+    again): only new rules do. Seen by changing the shipped known hosts between two loads."""
+    con = connect(tmp_path / "a.duckdb")
+    load(con, write_sessions(tmp_path / "first.csv", [visit("https://www.bing.com/")]))
+    assert stored_sessions(con)[0]["medium"] == "organic"
+    shipped = KnownHosts.shipped()
+    monkeypatch.setattr(KnownHosts, "shipped", classmethod(
+        lambda cls: shipped.with_overrides([("bing.com", "changed")])
+    ))
+    more = tmp_path / "more.csv"
+    more.write_text("session_id,user_id,started_at,referrer\nb001,s-user-1,2025-07-02T10:00:00Z,https://www.bing.com/\n")
+    load(con, str(more))
+    assert [(row["session_id"], row["medium"]) for row in stored_sessions(con)] == [
+        ("b001", "changed"), ("s001", "organic")
+    ]

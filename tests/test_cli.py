@@ -132,7 +132,7 @@ def test_load_prints_progress_and_report(tmp_path):
     sessions.write_text("session_id,user_id,started_at,browser\ns1,u1,2025-07-01T00:00:00Z,firefox\n")
     result = insights("load", "--db", str(tmp_path / "x.duckdb"), "--sessions", str(sessions))
     assert result.returncode == 0, result.stderr
-    assert "stored 1 sessions and 0 conversions" in result.stdout
+    assert "stored 1 session and 0 conversions" in result.stdout
     assert "sessions: ignored columns: browser" in result.stdout
     assert "reading sessions" in result.stderr and "recomputing user journeys" in result.stderr
 

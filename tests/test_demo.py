@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pytest
 
 from insights_core.channel_groups import ChannelGroupRules
-from insights_core.channels import KnownHosts, derive_source_medium
+from insights_core.channels import KnownHosts
+from insights_core.ingest.derive import derive_source_medium
 from insights_core.demo import DemoData, generate_demo
 from insights_core.vocabulary import CHANNEL_GROUPS, PAID_CLICK_IDS
 

@@ -36,7 +36,6 @@ DOCUMENTED_AHEAD: set[tuple[str, ...]] = {("attribution",), ("timeseries",), ("b
 trend and breakdown work)."""
 
 FLAGS_DOCUMENTED_AHEAD: dict[tuple[str, ...], set[str]] = {
-    ("load",): {"--memory-limit", "--channel-group-rules"},  # bounded load memory, channel-group rules
 }
 """Flags docs/api.md describes before this checkout's parser has them (work merged separately)."""
 

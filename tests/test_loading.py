@@ -1,6 +1,6 @@
-"""SPEC 1: loading sessions and conversions, all or nothing.
+"""Loading sessions and conversions, all or nothing (docs/data.md).
 
-Every SPEC 1.3 rule gets a file that breaks it; the load must fail with a
+Every loading rule (docs/data.md#loading-rules) gets a file that breaks it; the load must fail with a
 message naming the file, the rule, the count of bad rows and up to five row
 numbers (data rows counted from 1, the header excluded), and leave the
 store exactly as it was.
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -66,10 +67,10 @@ def failing_load(con, tmp_path, sessions: str | None = None, conversions: str | 
     return caught.value
 
 
-# --- SPEC 1.3: each rule, with the store unchanged -------------------------------
+# --- docs/data.md#loading-rules: each rule, with the store unchanged -------------------------------
 
 def test_missing_required_column_names_file_and_column(stored, tmp_path):
-    """SPEC 1.3 rule "missing required column" (SPEC 1.1: user_id is required)."""
+    """docs/data.md#loading-rules rule "missing required column" (docs/data.md#sessions: user_id is required)."""
     con, before = stored
     error = failing_load(con, tmp_path, sessions="session_id,started_at\ns9,2025-07-01T00:00:00Z\n")
     assert "bad_sessions.csv" in str(error) and "missing required column" in str(error) and "user_id" in str(error)
@@ -77,7 +78,7 @@ def test_missing_required_column_names_file_and_column(stored, tmp_path):
 
 
 def test_missing_required_value_counts_rows(stored, tmp_path):
-    """SPEC 1.3 rule "missing required value": blank ids and start times, rows counted from 1."""
+    """docs/data.md#loading-rules rule "missing required value": blank ids and start times, rows counted from 1."""
     con, before = stored
     error = failing_load(con, tmp_path, sessions=f"""
         {SESSIONS_HEADER}
@@ -96,7 +97,7 @@ def test_missing_required_value_counts_rows(stored, tmp_path):
 
 
 def test_at_most_five_example_rows(stored, tmp_path):
-    """SPEC 1.3: the message gives the count of bad rows and up to 5 example row numbers."""
+    """docs/data.md#loading-rules: the message gives the count of bad rows and up to 5 example row numbers."""
     con, before = stored
     rows = "\n".join(f"x{i},u1,not-a-time,,," for i in range(1, 9))
     error = failing_load(con, tmp_path, sessions=f"{SESSIONS_HEADER}\n{rows}\n")
@@ -107,7 +108,7 @@ def test_at_most_five_example_rows(stored, tmp_path):
 
 @pytest.mark.parametrize("value", ["2025-02-30T00:00:00Z", "yesterday", "01/07/2025", "2025-07-01T25:00:00"])
 def test_unparseable_timestamp(stored, tmp_path, value):
-    """SPEC 1.3 rule "unparseable timestamp", in started_at and in the optional exited_at."""
+    """docs/data.md#loading-rules rule "unparseable timestamp", in started_at and in the optional exited_at."""
     con, before = stored
     error = failing_load(con, tmp_path, sessions=f"""
         {SESSIONS_HEADER}
@@ -120,7 +121,7 @@ def test_unparseable_timestamp(stored, tmp_path, value):
 
 
 def test_duplicate_id_within_a_file(stored, tmp_path):
-    """SPEC 1.3 rule "duplicate id": every row carrying a repeated id is reported."""
+    """docs/data.md#loading-rules rule "duplicate id": every row carrying a repeated id is reported."""
     con, before = stored
     error = failing_load(con, tmp_path, sessions=f"""
         {SESSIONS_HEADER}
@@ -134,7 +135,7 @@ def test_duplicate_id_within_a_file(stored, tmp_path):
 
 
 def test_duplicate_id_already_stored(stored, tmp_path):
-    """SPEC 1.3: loading again appends; a row whose id is already stored fails the load."""
+    """docs/data.md#loading-rules: loading again appends; a row whose id is already stored fails the load."""
     con, before = stored
     error = failing_load(
         con, tmp_path,
@@ -146,7 +147,7 @@ def test_duplicate_id_already_stored(stored, tmp_path):
 
 
 def test_replace_accepts_stored_ids_and_drops_old_data(stored, tmp_path):
-    """SPEC 1.3: unless the user asks to replace the stored data."""
+    """docs/data.md#loading-rules: unless the user asks to replace the stored data."""
     con, _ = stored
     insights_core.load(
         con, write(tmp_path, "new.csv", f"{SESSIONS_HEADER}\ns1,u7,2025-08-01T00:00:00Z,,,\n"), replace=True
@@ -156,7 +157,7 @@ def test_replace_accepts_stored_ids_and_drops_old_data(stored, tmp_path):
 
 
 def test_exited_before_started(stored, tmp_path):
-    """SPEC 1.3 / 1.1: exited_at, when present, is >= started_at (offsets compared in UTC)."""
+    """docs/data.md#loading-rules, docs/data.md#sessions: exited_at, when present, is >= started_at (offsets compared in UTC)."""
     con, before = stored
     error = failing_load(con, tmp_path, sessions=f"""
         {SESSIONS_HEADER}
@@ -169,7 +170,7 @@ def test_exited_before_started(stored, tmp_path):
 
 
 def test_conversion_before_its_session_start(stored, tmp_path):
-    """SPEC 1.3 / 1.2: converted_at >= the session's started_at, for stored and new sessions."""
+    """docs/data.md#loading-rules, docs/data.md#conversions: converted_at >= the session's started_at, for stored and new sessions."""
     con, before = stored
     error = failing_load(
         con, tmp_path,
@@ -187,7 +188,7 @@ def test_conversion_before_its_session_start(stored, tmp_path):
 
 
 def test_conversion_of_unknown_session(stored, tmp_path):
-    """SPEC 1.3 / 1.2: a conversion's session must exist (stored or in the same load)."""
+    """docs/data.md#loading-rules, docs/data.md#conversions: a conversion's session must exist (stored or in the same load)."""
     con, before = stored
     error = failing_load(con, tmp_path, conversions=f"{CONVERSIONS_HEADER}\nc70,s1,2025-07-01T10:01:00Z,,,\nc71,nope,2025-07-01T10:00:00Z,,,\n")
     (violation,) = error.violations
@@ -196,7 +197,7 @@ def test_conversion_of_unknown_session(stored, tmp_path):
 
 
 def test_several_rules_and_files_reported_together(stored, tmp_path):
-    """SPEC 1.3: each broken rule is named with its own file."""
+    """docs/data.md#loading-rules: each broken rule is named with its own file."""
     con, before = stored
     error = failing_load(
         con, tmp_path,
@@ -211,7 +212,7 @@ def test_several_rules_and_files_reported_together(stored, tmp_path):
 
 
 def test_glob_names_the_file_and_its_own_row_numbers(stored, tmp_path):
-    """SPEC 1 (a glob of files) and SPEC 1.3 (the message names the file)."""
+    """docs/data.md (a glob of files) and docs/data.md#loading-rules (the message names the file)."""
     con, before = stored
     write(tmp_path, "part-1.csv", f"{SESSIONS_HEADER}\np1,u1,2025-07-01T10:00:00Z,,,\np2,u1,2025-07-01T10:00:00Z,,,\n")
     write(tmp_path, "part-2.csv", f"{SESSIONS_HEADER}\np3,u1,2025-07-01T10:00:00Z,,,\np4,u1,bad,,,\n")
@@ -233,7 +234,7 @@ def test_no_matching_file_is_an_error(stored, tmp_path):
 # --- what a successful load stores -------------------------------------------
 
 def test_timestamp_forms_mixed_in_one_file(tmp_path):
-    """SPEC 1.1: ISO 8601 with Z, with offsets, without offset (UTC), fractional seconds, mixed."""
+    """docs/data.md#sessions: ISO 8601 with Z, with offsets, without offset (UTC), fractional seconds, mixed."""
     con = insights_core.connect(tmp_path / "t.duckdb")
     insights_core.load(con, write(tmp_path, "mixed.csv", f"""
         {SESSIONS_HEADER}
@@ -250,7 +251,7 @@ def test_timestamp_forms_mixed_in_one_file(tmp_path):
 
 
 def test_parquet_with_typed_and_text_timestamps(tmp_path):
-    """SPEC 1: Parquet files load like CSV; typed UTC timestamps are kept as they are."""
+    """docs/data.md: Parquet files load like CSV; typed UTC timestamps are kept as they are."""
     table = pa.table({
         "session_id": ["p1", "p2"],
         "user_id": ["u1", "u1"],
@@ -267,7 +268,7 @@ def test_parquet_with_typed_and_text_timestamps(tmp_path):
 
 
 def test_ignored_columns_are_reported_once(tmp_path):
-    """SPEC 1.1: extra columns are ignored and reported once as "ignored columns: …"."""
+    """docs/data.md#sessions: extra columns are ignored and reported once as "ignored columns: …"."""
     con = insights_core.connect(tmp_path / "i.duckdb")
     report = insights_core.load(con, write(tmp_path, "x.csv", "session_id,user_id,started_at,browser,country\ns,u,2025-07-01T00:00:00Z,ff,de\n"))
     assert report.ignored_columns == {"sessions": ("browser", "country")}
@@ -275,7 +276,7 @@ def test_ignored_columns_are_reported_once(tmp_path):
 
 
 def test_appending_sessions_recomputes_existing_users(tmp_path):
-    """Roles are recomputed when a later load adds an earlier session to a stored user (SPEC 3.3)."""
+    """Roles are recomputed when a later load adds an earlier session to a stored user (docs/metrics.md#roles)."""
     con = insights_core.connect(tmp_path / "a.duckdb")
     insights_core.load(
         con,
@@ -298,7 +299,7 @@ def _digest(path: Path) -> str:
 
 
 def test_cli_failed_load_leaves_the_file_byte_identical(tmp_path, capsys):
-    """SPEC 1.3 via the CLI: exit 2, one line on stderr, database file untouched."""
+    """docs/data.md#loading-rules via the CLI: exit 2, one line on stderr, database file untouched."""
     db = tmp_path / "cli.duckdb"
     assert cli_main(["load", "--db", str(db), "--sessions", write(tmp_path, "s.csv", GOOD_SESSIONS)]) == 0
     before = _digest(db)
@@ -327,7 +328,7 @@ with StoreFile(sys.argv[1]).edit() as con:
 
 @pytest.mark.parametrize("stage", ["storing", "recomputing user journeys", "committing"])
 def test_killed_mid_load_leaves_the_store_unchanged(tmp_path, stage):
-    """SPEC 1.3: the database is unchanged after a failed load, also when the process is killed."""
+    """docs/data.md#loading-rules: the database is unchanged after a failed load, also when the process is killed."""
     db = tmp_path / "k.duckdb"
     assert cli_main(["load", "--db", str(db), "--sessions", write(tmp_path, "s.csv", GOOD_SESSIONS)]) == 0
     before = _digest(db)
@@ -339,3 +340,86 @@ def test_killed_mid_load_leaves_the_store_unchanged(tmp_path, stage):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     con = insights_core.connect(db, read_only=True)
     assert con.execute("SELECT count(*) FROM sessions").fetchone() == (4,)
+
+
+# --- conversion values (docs/data.md#conversions) ------------------------------------------------
+
+def test_value_is_stored_exactly_and_absent_is_null(tmp_path):
+    """The optional value column: decimals kept to six places, empty or absent means NULL."""
+    con = insights_core.connect(tmp_path / "v.duckdb")
+    insights_core.load(
+        con, write(tmp_path, "s.csv", GOOD_SESSIONS),
+        write(tmp_path, "c.csv", f"""
+            {CONVERSIONS_HEADER},value
+            c1,s2,2025-07-02T10:03:00Z,,,,19.99
+            c2,s2,2025-07-02T10:04:00Z,,,,
+            c3,s3,2025-07-03T10:00:30Z,,,, 1e3 
+            c4,s3,2025-07-03T10:00:31Z,,,,0.0000004
+        """),
+    )
+    assert dict(con.execute("SELECT conversion_id, value FROM conversions").fetchall()) == {
+        "c1": Decimal("19.99"), "c2": None, "c3": Decimal("1000"), "c4": Decimal("0"),
+    }
+    pq.write_table(pa.table({
+        "conversion_id": ["p1", "p2"], "session_id": ["s1", "s1"],
+        "converted_at": ["2025-07-01T10:01:00Z", "2025-07-01T10:02:00Z"], "value": [2.5, None],
+    }), tmp_path / "c.parquet")
+    insights_core.load(con, None, str(tmp_path / "c.parquet"))
+    assert con.execute("SELECT value FROM conversions WHERE conversion_id LIKE 'p%' ORDER BY 1 NULLS LAST").fetchall() == [
+        (Decimal("2.5"),), (None,)
+    ]
+
+
+def test_conversions_without_a_value_column_load_as_before(stored):
+    con, _ = stored
+    assert con.execute("SELECT value FROM conversions").fetchall() == [(None,)]
+
+
+# --- bounded memory (issue: peak memory must not grow with the data) ------------------------------
+
+def test_load_runs_under_its_memory_limit_and_spills_next_to_the_store(tmp_path):
+    """DuckDB's share of the budget holds while the load runs and is restored after; it spills
+    beside the store."""
+    db = tmp_path / "m.duckdb"
+    con = insights_core.connect(db)
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    seen = []
+    insights_core.load(
+        con, write(tmp_path, "s.csv", GOOD_SESSIONS), memory_limit="256MB",
+        progress=lambda stage, _: seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0]),
+    )
+    assert set(seen[1:-1]) == {"97.0 MiB"}  # 256 MB is 244 MiB, DuckDB gets 40% of it
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(
+        tmp_path / f".m.duckdb.spill-{os.getpid()}"
+    )
+
+
+def test_memory_limit_from_flag_then_environment_then_default(monkeypatch):
+    from insights_core.ingest.memory import MEMORY_LIMIT_VARIABLE, default_memory_limit, memory_limit_setting
+
+    monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    default = default_memory_limit()
+    assert default.endswith("MiB") and 64 <= int(default[:-3]) <= 1024
+    assert memory_limit_setting() == default
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "2GB")
+    assert memory_limit_setting() == "1907MiB"
+    assert memory_limit_setting("512MiB") == "512MiB"
+    for bad in ("lots", "12", "-1GB", "1 parsec"):
+        with pytest.raises(insights_core.LoadError, match="is not a size"):
+            memory_limit_setting(bad)
+    with pytest.raises(insights_core.LoadError, match="at least 128MB"):
+        memory_limit_setting("1MB")
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "a lot")
+    with pytest.raises(insights_core.LoadError, match=MEMORY_LIMIT_VARIABLE):
+        memory_limit_setting()
+
+
+def test_a_killed_loads_spill_directory_is_removed_by_the_next_load(tmp_path):
+    db = tmp_path / "k.duckdb"
+    abandoned = tmp_path / ".k.duckdb.spill-999999999"
+    abandoned.mkdir()
+    (abandoned / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
+    assert cli_main(["load", "--db", str(db), "--sessions", write(tmp_path, "s.csv", GOOD_SESSIONS)]) == 0
+    assert not abandoned.exists()
+    assert not [p for p in os.listdir(tmp_path) if "spill" in p]

@@ -51,9 +51,10 @@ from starlette.requests import ClientDisconnect
 
 from ..auth import keys as api_keys
 from ..auth.settings import SettingsFile
-from ..compute import NO_DATA_MESSAGE, compute_insights, to_json
+from ..metrics import compute_insights, to_json
 from ..params import ParameterError, parse_params
 from ..storefile import StoreFile
+from ..vocabulary import NO_DATA_MESSAGE
 from ..wording import QUOTE_LIMIT, quoted
 from .limits import MAX_BODY_BYTES, Busy, Cancellation, ComputationGate, Limits, QueryTimeout
 from .schema import (

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from ..compute import NO_DATA_MESSAGE
+from ..vocabulary import NO_DATA_MESSAGE
 
 TIME_FRAME_EXAMPLE: dict[str, str] = {"start_date": "2025-07-15", "end_date": "2025-07-30"}
 """The public doc's "Filter by Time Frame" request."""

@@ -85,18 +85,15 @@ class LakeError(Exception):
 @cache
 def lake_tables() -> dict[str, tuple[tuple[str, str], ...]]:
     """Every lake table's columns (name, Spark SQL type) in the store's order: the store's schema, by construction."""
-    from ..store import SCHEMA_SQL
+    from ..store.schema import TABLES
 
     con = duckdb.connect(":memory:")
     try:
-        con.execute(SCHEMA_SQL)
-        names = [row[0] for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() ORDER BY table_oid"
-        ).fetchall()]
         tables = {}
-        for name in names:
+        for name, create in TABLES.items():
             if name in NOT_IN_LAKE:
                 continue
+            con.execute(create)
             columns = con.execute(f'DESCRIBE "{name}"').fetchall()
             tables[name] = tuple((column[0], _spark_type(column[1])) for column in columns)
         return tables

@@ -1,8 +1,10 @@
-"""Insights dashboard (SPEC 5.2): ``streamlit run app.py``.
+"""Insights dashboard: ``streamlit run app.py`` (store in ``$INSIGHTS_DB``).
 
 The frame of every page: opens the store named by ``INSIGHTS_DB`` (creating
-demo data there on first start), draws the SPEC 3 filters in the sidebar
-(bound to the page URL), then runs the selected page from ``pages/``.
+demo data there on first start); on the analysis pages draws the sidebar
+(window, roles, comparison, share link), runs the page, then draws the
+filter lists, so the numbers are on screen first. Every part runs guarded:
+an unexpected error is a message on the page, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,27 +12,27 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.filters import render_filters
-from dashboard.navigation import app_pages, frame
-from insights_core import StoreError
+from dashboard.components.notices import guarded
+from dashboard.filters import draw_filter_lists, keep_sidebar_state, open_view
+from dashboard.navigation import app_pages, frame, is_analysis
+from dashboard.text import markdown_text
 
 st.set_page_config(page_title="Insights", page_icon=":material/insights:", layout="wide")
 
-store_file = data.store()
-if not store_file.exists():
-    with st.spinner(f"First start: creating demo data in {store_file.path} …"):
-        data.ensure_demo_store(store_file)
-
 page = st.navigation(app_pages())
-
-try:
-    path, version = data.cache_key(store_file)
-    filter_values = data.filter_values(store_file, path, version)
-    span = data.session_span(store_file, path, version)
-except StoreError as error:
-    st.error(f"The database cannot be opened: {error}", icon=":material/error:")
-    st.stop()
-
-render_filters(page, filter_values, span)
-with frame():
-    page.run()
+with guarded("The database"):
+    store_file = data.store()
+    if not store_file.exists():
+        with st.spinner(f"First start: creating demo data in {markdown_text(store_file.path)} …"):
+            data.ensure_demo_store(store_file)
+    store = data.current()
+    if is_analysis(page):
+        with guarded("The window and filters"):
+            view = open_view(page, store)
+            with frame(), guarded("This page"):
+                page.run()
+            draw_filter_lists(store, view)
+    else:
+        keep_sidebar_state()
+        with frame(), guarded("This page"):
+            page.run()

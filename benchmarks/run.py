@@ -9,6 +9,8 @@ then, each in a fresh process (so peak RSS is the step's own):
 * **query**: ``compute_insights`` with no filter (a window over all data)
   and a typical filtered query, next to bare DuckDB doing one GROUP BY user
   pass plus one GROUP BY channel pass over the same stored sessions;
+* **attribution**: ``compute_attribution`` next to ``compute_insights`` with
+  the same parameters, alternating in one process;
 * **load memory**: peak RSS of the ``insights load`` command itself (a
   subprocess, default memory limit) at each of ``--rss-scales``, with the
   ratio to the smallest, since a load's memory must not grow with the data.
@@ -59,6 +61,7 @@ def main() -> None:
         files = _demo_files(sessions)
         rows.append(_measure_scale(sessions, files, args.repeat))
     sections = [_core_table(rows)]
+    sections.append(_attribution_table([_attribution_vs_insights(sessions, args.repeat) for sessions in scales]))
     rss_scales = [int(text) for text in args.rss_scales.split(",") if text.strip()]
     if rss_scales:
         sections.append(_load_memory_table([_load_memory(sessions) for sessions in rss_scales]))
@@ -252,6 +255,48 @@ def _core_table(rows: list[dict]) -> str:
             f" | **{row['our_query'] / row['bare_query']:.2f}×** | {row['our_query_rss']:.0f} | {row['filtered_query']:.3f} |"
         )
     return "\n".join(load + [""] + query) + "\n"
+
+
+def _attribution_vs_insights(sessions: int, repeat: int) -> dict:
+    """``compute_attribution`` next to ``compute_insights`` on the same store with the same parameters (a window
+    over all data), alternating in one fresh process so both see the same machine; medians after a warm-up."""
+    print(f"== attribution at {sessions:,} sessions", file=sys.stderr, flush=True)
+    db = WORK / f"ours-{sessions}.duckdb"
+    return _in_child(f"""
+        import os, time, statistics, insights_core
+        con = insights_core.connect("{db}", read_only=True)
+        params = {{"start_date": "2000-01-01", "end_date": "2100-01-01"}}
+        answer = insights_core.compute_attribution(con, params)["attribution"]
+        insights_core.compute_insights(con, params)
+        runs = {{"insights": [], "attribution": []}}
+        for _ in range({max(repeat, 5)}):
+            for name in runs:
+                compute = getattr(insights_core, "compute_" + name)
+                began = time.perf_counter(); compute(con, params); runs[name].append(time.perf_counter() - began)
+        sessions = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        extra = {{"sessions": sessions, "conversions": answer["conversions"], "channels": len(answer["channels"]),
+                  "insights": statistics.median(runs["insights"]),
+                  "attribution": statistics.median(runs["attribution"]), "load": os.getloadavg()[0]}}
+    """)["extra"]
+
+
+def _attribution_table(rows: list[dict]) -> str:
+    """compute_attribution against compute_insights measured in the same run (docs/metrics.md#attribution)."""
+    lines = [
+        "## Attribution",
+        "",
+        "Seven models, paths and path lengths (`conversions` first, 90-day lookback) over all data, against",
+        "`compute_insights` with the same parameters, alternating in one process.",
+        "",
+        "| sessions | attributed conversions | channels | compute_insights s | compute_attribution s | ratio | load average |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['sessions']:,} | {row['conversions']:,} | {row['channels']} | {row['insights']:.3f}"
+            f" | {row['attribution']:.3f} | **{row['attribution'] / row['insights']:.2f}×** | {row['load']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _optional_section(module: str, db: Path) -> str:

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import threading
+from dataclasses import dataclass
 from dataclasses import replace as replace_field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,11 +23,11 @@ from typing import Any, Callable, Protocol
 
 import streamlit as st
 
-from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, demo, load
+from insights_core import InsightsParams, LoadError, LoadReport, catalog, compute_insights, load
 from insights_core.storefile import StoreFile
 
 DEFAULT_DB = "data/insights.duckdb"
-"""SPEC 5.2: the store when ``INSIGHTS_DB`` is not set."""
+"""The store when ``INSIGHTS_DB`` is not set."""
 
 FIRST_START_DEMO_USERS = 5_000
 """Users of the demo data created on first start (the CLI's default too)."""
@@ -65,7 +66,7 @@ def store() -> StoreFile:
 
 
 def ensure_demo_store(store_file: StoreFile) -> bool:
-    """SPEC 5.2 embedded default: create demo data when the file does not exist yet.
+    """The embedded default: create demo data when the file does not exist yet.
 
     Returns whether demo data was created. Safe when several sessions (or
     processes) start at once: the file lock serialises writers and a store
@@ -80,47 +81,97 @@ def ensure_demo_store(store_file: StoreFile) -> bool:
         with store_file.edit() as con:
             if catalog.session_span(con) is not None:
                 return False
-            data = demo.generate_demo(users=FIRST_START_DEMO_USERS, end=datetime.now(timezone.utc))
+            data = _demo().generate_demo(users=FIRST_START_DEMO_USERS, end=datetime.now(timezone.utc))
             load(con, data.sessions, data.conversions, replace=True)
     return True
 
 
 # --- cached reads -------------------------------------------------------------
-# ``_store_file`` is not hashed (leading underscore); ``path`` and ``version``
-# identify the data, so a load (new version) or another INSIGHTS_DB misses.
+# One cached function per core function. ``_store_file`` is not hashed (leading
+# underscore); ``path`` and ``version`` identify the data, so a load (a new
+# version) or another INSIGHTS_DB misses. Pages never call these directly: they
+# ask a :class:`Store` (``data.current()``), which supplies the version.
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def insights(_store_file: StoreFile, path: str, version: Version, params: InsightsParams) -> dict[str, Any]:
-    """The SPEC 4.5 document (or the SPEC 3.4 message) for ``params``, from the core."""
+def _insights(_store_file: StoreFile, path: str, version: Version, params: InsightsParams) -> dict[str, Any]:
     with _store_file.snapshot() as con:
         return compute_insights(con, params)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def filter_values(_store_file: StoreFile, path: str, version: Version) -> dict[str, catalog.FilterValues]:
-    """The stored values of every SPEC 3 filter, most frequent first."""
+def _available_filters(_store_file: StoreFile, path: str, version: Version) -> tuple[str, ...]:
+    with _store_file.snapshot() as con:
+        return catalog.available_filters(con)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _filter_values(_store_file: StoreFile, path: str, version: Version) -> dict[str, catalog.FilterValues]:
     with _store_file.snapshot() as con:
         return catalog.all_filter_values(con)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _matching_values(_store_file: StoreFile, path: str, version: Version, params: InsightsParams) -> dict[str, dict[str, int]]:
+    with _store_file.snapshot() as con:
+        return catalog.matching_values(con, params)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
-def session_span(_store_file: StoreFile, path: str, version: Version) -> tuple[datetime, datetime] | None:
-    """First and last stored session start, ``None`` for an empty store."""
+def _session_span(_store_file: StoreFile, path: str, version: Version) -> catalog.SessionSpan | None:
     with _store_file.snapshot() as con:
         return catalog.session_span(con)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def store_summary(_store_file: StoreFile, path: str, version: Version) -> catalog.StoreSummary:
-    """Counts, channels and load log of the store."""
+def _store_summary(_store_file: StoreFile, path: str, version: Version) -> catalog.StoreSummary:
     with _store_file.snapshot() as con:
         return catalog.store_summary(con)
 
 
-def cache_key(store_file: StoreFile) -> tuple[str, Version]:
-    """``(path, version)`` of the store as it is on disk now."""
-    return str(store_file.path), store_file.version()
+@dataclass(frozen=True)
+class Store:
+    """The store as published when this run began: every answer of one run comes from this version.
+
+    The one way pages read data. Each method is one cached core call; a new
+    kind of answer (a trend, a breakdown, attribution) is one more cached
+    function above and one more method here.
+    """
+
+    file: StoreFile
+    path: str
+    version: Version
+
+    def insights(self, params: InsightsParams) -> dict[str, Any]:
+        """The insights answer (docs/metrics.md#response), or the no-data message, for ``params``."""
+        return _insights(self.file, self.path, self.version, params)
+
+    def span(self) -> catalog.SessionSpan | None:
+        """First and last stored session start; ``None`` when nothing is stored."""
+        return _session_span(self.file, self.path, self.version)
+
+    def available_filters(self) -> tuple[str, ...]:
+        """The filters this store can answer (its columns)."""
+        return _available_filters(self.file, self.path, self.version)
+
+    def filter_values(self) -> dict[str, catalog.FilterValues]:
+        """The stored values of every filter, most frequent first."""
+        return _filter_values(self.file, self.path, self.version)
+
+    def filter_choices(self, params: InsightsParams) -> dict[str, catalog.FilterChoices]:
+        """Each filter's values, those that exist under the other filters of ``params`` first."""
+        matching = _matching_values(self.file, self.path, self.version, params)
+        return catalog.filter_choices(self.filter_values(), matching)
+
+    def summary(self) -> catalog.StoreSummary:
+        """Counts, channels and the load log."""
+        return _store_summary(self.file, self.path, self.version)
+
+
+def current() -> Store:
+    """The store named by ``INSIGHTS_DB``, at the version on disk now."""
+    store_file = store()
+    return Store(store_file, str(store_file.path), store_file.version())
 
 
 # --- writes -------------------------------------------------------------------
@@ -135,7 +186,7 @@ def load_uploads(
     progress: Progress,
     waiting: Callable[[], None] | None = None,
 ) -> LoadReport:
-    """Store uploaded files (SPEC 1.3: all or nothing) and return the report.
+    """Store uploaded files (all or nothing, docs/data.md#loading-rules) and return the report.
 
     Each upload is written under its own name into a private temporary
     directory, so the loader's messages name the user's files; the directory
@@ -176,6 +227,14 @@ def uploaded_names(text: str) -> str:
 def create_demo(store_file: StoreFile, users: int, seed: int, progress: Progress) -> LoadReport:
     """Replace the stored data with ``users`` demo users ending now."""
     progress("generating demo data", 0.0)
-    data = demo.generate_demo(users=users, seed=seed, end=datetime.now(timezone.utc))
+    data = _demo().generate_demo(users=users, seed=seed, end=datetime.now(timezone.utc))
     with store_file.edit() as con:
         return load(con, data.sessions, data.conversions, replace=True, progress=progress)
+
+
+def _demo():
+    """The demo generator, imported when demo data is made: it costs half a second to import, which
+    every first page view of a server would otherwise pay."""
+    from insights_core import demo
+
+    return demo

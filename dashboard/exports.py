@@ -1,80 +1,29 @@
-"""What the dashboard hands out: the channel table, its CSV, and the equivalent API and CLI calls.
+"""What the dashboard hands out besides tables: file names, and the same question as an API and CLI call.
 
-Pure functions, no Streamlit. The channel table is the response's
-``channels`` list as typed columns: the percentage strings (``"32.81%"``)
-become the numbers they spell (``32.81``), so a table sorts them as numbers
-and a spreadsheet reads them as numbers; nothing is recomputed.
+Pure functions, no Streamlit. Tables and their CSV come from the core's
+:mod:`insights_core.tables` (one writer: a download and ``insights query
+--format csv`` give the same bytes).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
-from typing import Any, Mapping, Sequence
+from typing import Mapping
 
-import pandas as pd
-
-from .formatting import parse_percent
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 """Where ``insights serve`` is assumed to listen unless ``INSIGHTS_API_URL`` says otherwise."""
 
-COUNT_COLUMNS: tuple[str, ...] = (
-    "total_sessions",
-    "total_users",
-    "converting_users_first_touch",
-    "converting_users_assisting_touch",
-    "converting_users_converting_touch",
-    "converting_users_after_touch",
-    "attributed_to_conversion",
-)
-"""SPEC 4.4 counts, in the response's order."""
-
-PERCENT_COLUMNS: tuple[str, ...] = ("session_influence", "conversion_influence", "conversion_rate")
-"""SPEC 4.4 percentages; in the table they are numbers (``32.81``), named ``<key>_pct``."""
-
-ROLE_COLUMNS: dict[str, str] = {
-    "converting_users_first_touch": "first",
-    "converting_users_assisting_touch": "assist",
-    "converting_users_converting_touch": "converting",
-    "converting_users_after_touch": "after",
-}
-"""The four touch counts of SPEC 4.4 and the SPEC 3.3 role each counts."""
-
-
-def percent_column(key: str) -> str:
-    """The table column holding a percentage key as a number."""
-    return f"{key}_pct"
-
-
-def channel_frame(channels: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The response's channels, one row each in the response's order, numbers as numbers."""
-    columns = ["channel", *COUNT_COLUMNS, *(percent_column(key) for key in PERCENT_COLUMNS)]
-    rows = [
-        {
-            "channel": channel["channel"],
-            **{key: int(channel[key]) for key in COUNT_COLUMNS},
-            **{percent_column(key): parse_percent(channel[key]) for key in PERCENT_COLUMNS},
-        }
-        for channel in channels
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({key: "int64" for key in COUNT_COLUMNS} | {percent_column(k): "float64" for k in PERCENT_COLUMNS})
-
-
-def channel_csv(channels: Sequence[Mapping[str, Any]]) -> str:
-    """The channel table as CSV (UTF-8 text, header row, percentages as numbers)."""
-    return channel_frame(channels).to_csv(index=False, float_format="%.2f")
-
-
 def request_json(body: Mapping[str, str]) -> str:
-    """A request body as compact JSON, keys in SPEC 3 order."""
+    """A request body as compact JSON, keys in the documented order."""
     return json.dumps(dict(body), ensure_ascii=False)
 
 
 def curl_command(body: Mapping[str, str], api_url: str | None = None) -> str:
-    """The HTTP request (SPEC 5.1) that returns the same document, as a curl command."""
+    """The HTTP request (docs/api.md#http-api) that returns the same document, as a curl command."""
     base = (api_url or os.environ.get("INSIGHTS_API_URL") or DEFAULT_API_URL).rstrip("/")
     return "\n".join(
         [
@@ -91,7 +40,32 @@ def cli_command(body: Mapping[str, str], db_path: str) -> str:
     return f"insights query --db {shlex.quote(db_path)} --params {shlex.quote(request_json(body))}"
 
 
-def file_stem(body: Mapping[str, str]) -> str:
-    """A download's file name without extension: ``insights_<start>_<end>``."""
-    day = lambda text: text[:10]  # noqa: E731 - the date part of an ISO 8601 instant
-    return f"insights_{day(body['start_date'])}_{day(body['end_date'])}"
+FILE_VALUE_LIMIT = 40
+"""Characters of one filter value in a file name."""
+
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9.]+")
+
+
+def file_stem(body: Mapping[str, str], filters: Mapping[str, str] | None = None) -> str:
+    """A download's file name without extension: ``insights_<start>_<end>`` and one ``_<key>-<value>``
+    per filter, so a filtered export is never named like an unfiltered one.
+
+    ``body`` is the explicit request (ISO 8601 instants): whole days give
+    their date, other moments ``YYYY-MM-DDTHHMM``. Values keep letters,
+    digits and dots; anything else (``/``, spaces, quotes, markup) becomes
+    ``-`` and a value is cut at :data:`FILE_VALUE_LIMIT` characters.
+    """
+    parts = ["insights", _moment_in_name(body["start_date"], start=True), _moment_in_name(body["end_date"], start=False)]
+    for key, value in (filters or {}).items():
+        cleaned = _UNSAFE_IN_FILE_NAME.sub("-", str(value)).strip("-.")[:FILE_VALUE_LIMIT].strip("-.") or "x"
+        parts.append(f"{key}-{cleaned}")
+    return "_".join(parts)
+
+
+def _moment_in_name(instant: str, *, start: bool) -> str:
+    """``2025-07-01T00:00:00Z`` (a whole day's edge) -> ``2025-07-01``; another moment -> ``2025-07-01T1041``."""
+    day, _, clock = instant.partition("T")
+    edge = "00:00:00" if start else "23:59:59.999999"
+    if not clock or clock.rstrip("Z") == edge:
+        return day
+    return f"{day}T{clock[:2]}{clock[3:5]}"

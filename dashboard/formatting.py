@@ -1,4 +1,4 @@
-"""How the dashboard writes the numbers of a SPEC 4.5 document for people.
+"""How the dashboard writes the numbers of an answer (docs/metrics.md#response) for people.
 
 Pure functions, no Streamlit: durations as ``42s`` / ``2m 12s`` / ``3h 05m`` /
 ``1.4 d``, counts with thousands separators, the response's percentage
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from math import floor
 from typing import Literal
+
+from insights_core.tables import percent_number
 
 MISSING = "—"
 """Shown for a metric that is ``null`` (an average over nothing)."""
@@ -52,13 +54,6 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds / _DAY:,.1f} d"
 
 
-def parse_percent(text: str) -> float:
-    """A SPEC 4 percentage string back to its number: ``"32.81%"`` -> ``32.81``."""
-    if not text.endswith("%"):
-        raise ValueError(f"not a percentage: {text!r}")
-    return float(text[:-1])
-
-
 def format_value(kind: Kind, value: int | float | str | None) -> str:
     """A metric of the response, written for a metric card."""
     if value is None:
@@ -91,7 +86,7 @@ def change(kind: Kind, current: int | float | str | None, previous: int | float 
     if current is None or previous is None:
         return Change(None, "no previous value to compare")
     if kind == "percent":
-        difference = round(parse_percent(str(current)) - parse_percent(str(previous)), 2)
+        difference = round(percent_number(str(current)) - percent_number(str(previous)), 2)
         text = f"{difference:+.2f} pp"
     elif kind == "count":
         difference = int(current) - int(previous)
@@ -117,3 +112,22 @@ def format_day(day: date | datetime) -> str:
 def format_moment(moment: datetime) -> str:
     """A naive UTC timestamp -> ``1 Jul 2025 10:04 UTC``."""
     return f"{format_day(moment)} {moment:%H:%M} UTC"
+
+
+def format_moment_span(first: datetime, last: datetime) -> str:
+    """Two naive UTC moments, the year said once when it is the same: ``29 Oct 12:36 – 28 Nov 2026 12:36 UTC``."""
+    if first.year == last.year:
+        return f"{first.day} {first:%b %H:%M} – {format_day(last)} {last:%H:%M} UTC"
+    return f"{format_day(first)} {first:%H:%M} – {format_day(last)} {last:%H:%M} UTC"
+
+
+def format_span(first: date, last: date) -> str:
+    """Two days as a span, saying each month and year once: ``21–27 Nov 2026``,
+    ``29 Oct – 28 Nov 2026``, ``1 Dec 2025 – 3 Jan 2026``; one day alone: ``28 Nov 2026``."""
+    if first == last:
+        return format_day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{format_day(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {format_day(last)}"
+    return f"{format_day(first)} – {format_day(last)}"

@@ -4,7 +4,7 @@ Streamlit runs a file from ``pages/`` directly (its legacy multipage mode)
 until the first ``st.navigation`` call of the server process (AppTest even
 starts every run that way). A page opened by its own URL as the very first
 request would then run without the frame of ``app.py``: no store check, no
-filters. Every page therefore calls :func:`require_frame` first; outside the
+sidebar. Every page therefore calls :func:`require_frame` first; outside the
 frame it registers these pages, which ends the legacy mode, and reruns, so
 ``app.py`` draws the frame and runs the page.
 """
@@ -19,6 +19,9 @@ import streamlit as st
 
 _frame = threading.local()
 
+ANALYSIS_PAGES = frozenset({"insights", "export"})
+"""Pages that show a view of the data and so have the sidebar (window, filters, comparison)."""
+
 
 def app_pages() -> list[st.Page]:
     """Insights (default), Export, Data."""
@@ -27,6 +30,11 @@ def app_pages() -> list[st.Page]:
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
+
+
+def is_analysis(page: st.Page) -> bool:
+    """Whether ``page`` shows a view of the data (and so the sidebar)."""
+    return page.url_path in ANALYSIS_PAGES or (page.url_path == "" and "insights" in ANALYSIS_PAGES)
 
 
 @contextmanager

@@ -22,15 +22,24 @@ from typing import Any, Callable, Mapping, Sequence
 
 from . import channel_groups, channels
 from .api.limits import LIMIT_OPTIONS, limits_from
+from .attribution import compute_attribution
 from .auth import keys as apikeys
 from .auth.settings import SettingsFile
 from .ingest import MEMORY_LIMIT_VARIABLE, LoadError, load
-from .metrics import compute_insights, to_json
-from .params import NUMBER_RANGES, ParameterError, parameter_from_text, parse_params
+from .metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
+from .params import (
+    NUMBER_RANGES,
+    ParameterError,
+    parameter_from_text,
+    parse_attribution_params,
+    parse_breakdown_params,
+    parse_params,
+    parse_timeseries_params,
+)
 from .store import SchemaOutdated, StoreError, connect
 from .store.connection import directory_error, is_remote
 from .storefile import StoreFile
-from .tables import Table, channel_table, to_csv
+from .tables import Table, attribution_table, breakdown_table, channel_table, to_csv, trend_table
 from .vocabulary import (
     ATTRIBUTED_CONVERSIONS,
     BREAKDOWN_DIMENSIONS,
@@ -92,12 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     load_parser = commands.add_parser("load", help="load sessions and conversions (CSV or Parquet) into a database")
     _add_db(load_parser)
-    load_parser.add_argument(
-        "--sessions", metavar="FILE", help="sessions file or glob (docs/data.md#sessions columns)"
-    )
-    load_parser.add_argument(
-        "--conversions", metavar="FILE", help="conversions file or glob (docs/data.md#conversions columns)"
-    )
+    load_parser.add_argument("--sessions", metavar="FILE", help="sessions file or glob (docs/data.md#sessions)")
+    load_parser.add_argument("--conversions", metavar="FILE", help="conversions file or glob (docs/data.md#conversions)")
     load_parser.add_argument("--replace", action="store_true", help="replace the stored data instead of appending")
     load_parser.add_argument(
         "--channel-rules", metavar="FILE",
@@ -195,8 +200,20 @@ QUERY_COMMANDS: tuple[QueryCommand, ...] = (
         "query", "print the insights JSON (or the channel table as CSV) for a set of parameters",
         "insights", parse_params, compute_insights, channel_table,
     ),
+    QueryCommand(
+        "attribution", "print the attribution JSON: seven models side by side (or the channel table as CSV)",
+        "attribution", parse_attribution_params, compute_attribution, attribution_table,
+    ),
+    QueryCommand(
+        "timeseries", "print the trend JSON (or its buckets as CSV): sessions, users and conversions per period",
+        "timeseries", parse_timeseries_params, compute_timeseries, trend_table,
+    ),
+    QueryCommand(
+        "breakdown", "print a breakdown JSON (or its rows as CSV): the matching sessions by one dimension",
+        "breakdown", parse_breakdown_params, compute_breakdown, breakdown_table,
+    ),
 )
-"""Every query command; ``attribution``, ``timeseries`` and ``breakdown`` join with theirs."""
+"""Every query command: the subcommand, its endpoint, parser, computation and CSV table."""
 
 PARAMETER_FLAGS: Mapping[str, tuple[str, str]] = {
     "start_date": ("D", "window start: YYYY-MM-DD or an ISO 8601 datetime"),
@@ -300,19 +317,21 @@ def _run_load(args: argparse.Namespace) -> int:
 def _writable_store(path: Path) -> StoreFile:
     """The store a load or demo writes, refused before anything is copied when it cannot be one.
 
-    A URL, a directory, or a file that is not an Insights store (left untouched)
+    A URL, a directory (``StoreFile.check_path``), or a file that is not an Insights store (left untouched)
     is an error; a missing file becomes a new store, an older one is upgraded.
     """
     if is_remote(str(path)):
         raise UsageError(f"remote databases are not supported; use a local file: {path}")
     if path.is_dir():
         raise directory_error(path)
+    store_file = StoreFile(path)
+    store_file.check_path()
     if path.exists() and path.stat().st_size > 0:
         try:
             connect(path, read_only=True).close()
         except SchemaOutdated:
             pass  # upgraded by the write
-    return StoreFile(path)
+    return store_file
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Answers as typed tables, and the one CSV writer (docs/api.md#csv-output).
 
-An answer's table (the channels of ``/insights``; later the attribution,
-trend and breakdown tables) keeps numbers as numbers: counts are ``int``,
+An answer's table (the channels of ``/insights`` and of ``/attribution``, the
+buckets of ``/timeseries``, the rows of ``/breakdown``) keeps numbers as numbers: counts are ``int``,
 the answer's percentage strings (``"32.81%"``) become the numbers they spell
 (``32.81``, in a column named ``<key>_pct``), so a dashboard sorts them and a
 spreadsheet reads them as numbers. Nothing is recomputed: every cell comes
@@ -19,7 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
-from .vocabulary import CHANNEL_COUNT_KEYS, CHANNEL_PERCENT_KEYS
+from .vocabulary import (
+    ATTRIBUTION_MEASURES,
+    ATTRIBUTION_MODELS,
+    BREAKDOWN_COUNT_KEYS,
+    BREAKDOWN_PERCENT_KEYS,
+    CHANNEL_COUNT_KEYS,
+    CHANNEL_PERCENT_KEYS,
+    TREND_COUNT_KEYS,
+)
 
 ColumnKind = Literal["text", "count", "percent", "number"]
 """What a column holds: text, a whole number, a percentage as a number (``32.81``), any other number."""
@@ -98,6 +106,71 @@ def channel_table(answer: Mapping[str, Any]) -> Table:
         for channel in channels
     )
     return Table(CHANNEL_COLUMNS, rows)
+
+
+CREDIT_DECIMALS = 2
+"""Credits are written with two decimals, as the answer rounds them (docs/metrics.md#attribution-response)."""
+
+
+def credit_column(model: str, measure: str) -> str:
+    """The header of a model's credit column: ``linear_conversions``, ``time_decay_value``."""
+    return f"{model}_{measure}"
+
+
+ATTRIBUTION_COLUMNS: tuple[Column, ...] = (
+    Column("channel", "text"),
+    *(Column(credit_column(model, measure), "number", CREDIT_DECIMALS)
+      for measure in ATTRIBUTION_MEASURES for model in ATTRIBUTION_MODELS),
+)
+"""The channel table of ``/attribution``: the channel, then each model's conversion credit, then each
+model's value credit (docs/api.md#csv-output); a data_driven credit that is ``null`` is an empty cell."""
+
+
+def attribution_table(answer: Mapping[str, Any]) -> Table:
+    """The ``channels`` of an ``/attribution`` answer as a table; no rows for the no-data or zero answer."""
+    channels: Sequence[Mapping[str, Any]] = answer.get("attribution", {}).get("channels", [])
+    rows = tuple(
+        (channel["channel"],
+         *(channel[measure][model] for measure in ATTRIBUTION_MEASURES for model in ATTRIBUTION_MODELS))
+        for channel in channels
+    )
+    return Table(ATTRIBUTION_COLUMNS, rows)
+TREND_COLUMNS: tuple[Column, ...] = (
+    Column("start", "text"),
+    *(Column(key, "count") for key in TREND_COUNT_KEYS),
+)
+"""The trend of ``/timeseries``: one row per bucket, its first day (``2025-07-01``) and its counts (docs/metrics.md#trend)."""
+
+
+def trend_table(answer: Mapping[str, Any]) -> Table:
+    """The ``buckets`` of a ``/timeseries`` answer as a table, oldest first, empty buckets included."""
+    buckets: Sequence[Mapping[str, Any]] = answer["timeseries"]["buckets"]
+    rows = tuple((bucket["start"], *(int(bucket[key]) for key in TREND_COUNT_KEYS)) for bucket in buckets)
+    return Table(TREND_COLUMNS, rows)
+
+
+def breakdown_columns(dimension: str) -> tuple[Column, ...]:
+    """The breakdown table's columns: the dimension's values under its own name (``campaign``), the counts,
+    the percentages as numbers (docs/metrics.md#breakdown)."""
+    return (
+        Column(dimension, "text"),
+        *(Column(key, "count") for key in BREAKDOWN_COUNT_KEYS),
+        *(Column(percent_column(key), "percent", PERCENT_DECIMALS) for key in BREAKDOWN_PERCENT_KEYS),
+    )
+
+
+def breakdown_table(answer: Mapping[str, Any]) -> Table:
+    """The ``rows`` of a ``/breakdown`` answer as a table in the answer's order; a ``null`` value is an empty cell."""
+    breakdown: Mapping[str, Any] = answer["breakdown"]
+    rows = tuple(
+        (
+            row["value"],
+            *(int(row[key]) for key in BREAKDOWN_COUNT_KEYS),
+            *(percent_number(row[key]) for key in BREAKDOWN_PERCENT_KEYS),
+        )
+        for row in breakdown["rows"]
+    )
+    return Table(breakdown_columns(breakdown["dimension"]), rows)
 
 
 def to_csv(table: Table) -> str:

@@ -159,6 +159,9 @@ ATTRIBUTION_MODELS: tuple[str, ...] = (
 )
 """The attribution models, in the answer's order (docs/metrics.md#attribution-models)."""
 
+ATTRIBUTION_MEASURES: tuple[str, ...] = ("conversions", "value")
+"""What each model credits a channel with, in the answer's order: conversions and their value."""
+
 ATTRIBUTED_CONVERSIONS: tuple[str, ...] = ("first", "all")
 """Which conversions are attributed: each converted user's first, or every conversion."""
 
@@ -172,6 +175,15 @@ TREND_INTERVALS: tuple[str, ...] = ("day", "week", "month")
 
 MAX_TREND_BUCKETS = 3_700
 """More buckets than this is a bad ``interval`` for the window."""
+
+TREND_COUNT_KEYS: tuple[str, ...] = ("sessions", "users", "converting_sessions", "converted_users")
+"""The counts of a trend bucket, in the answer's order after its ``start`` (docs/metrics.md#trend)."""
+
+BREAKDOWN_COUNT_KEYS: tuple[str, ...] = ("sessions", "users", "converting_sessions", "converted_users")
+"""The counts of a breakdown row, in the answer's order after its ``value`` (docs/metrics.md#breakdown)."""
+
+BREAKDOWN_PERCENT_KEYS: tuple[str, ...] = ("conversion_rate",)
+"""The percentages of a breakdown row (``"7.63%"`` strings in the answer), after its counts."""
 
 BREAKDOWN_DIMENSIONS: Mapping[str, str] = {
     "channel": "channel",

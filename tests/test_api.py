@@ -42,17 +42,24 @@ from api_server import ApiServer, clean_env, insights_command
 from support import make_demo_db
 from insights_core.api.limits import MAX_BODY_BYTES
 from insights_core.api.schema import (
+    ATTRIBUTION_OPTIONS_EXAMPLE,
+    ATTRIBUTION_REQUEST_EXAMPLE,
+    ATTRIBUTION_RESPONSE_EXAMPLE,
     RESPONSE_EXAMPLE,
     TIME_FRAME_EXAMPLE,
     TOUCH_SCOPE_EXAMPLE,
+    AttributionResponse,
+    BreakdownResponse,
     InsightsResponse,
     NoDataResponse,
+    TimeseriesResponse,
 )
 from insights_core.auth import keys as apikeys
 from insights_core.auth.settings import SettingsFile
 from insights_core.demo import generate_demo
 from insights_core.params import PARAMETER_NAMES, TOUCH_SCOPES
 from insights_core.storefile import StoreFile
+from insights_core.vocabulary import BREAKDOWN_DIMENSIONS, CHANNEL_GROUPS, TREND_INTERVALS
 
 ENDPOINT = "/api/v1/insights"
 DEMO_END = datetime(2025, 8, 10, tzinfo=timezone.utc)
@@ -646,3 +653,266 @@ def test_crowd_benchmark_runs(server):
     answers, ok, refused = (int(cell.replace(",", "")) for cell in cells[:3])
     assert answers >= 3 and ok + refused <= answers
     assert float(cells[7]) < 1000  # /health max, ms
+
+
+# --- /api/v1/timeseries and /api/v1/breakdown (docs/metrics.md#trend, docs/metrics.md#breakdown) ----------
+
+TIMESERIES = "/api/v1/timeseries"
+BREAKDOWN = "/api/v1/breakdown"
+SEGMENT_ANSWERS = [
+    (TIMESERIES, {"start_date": "2025-07-01", "end_date": "2025-07-31", "interval": "week"}),
+    (TIMESERIES, {"start_date": "2025-05-01", "end_date": "2025-08-10", "interval": "month", "medium": "organic"}),
+    (TIMESERIES, {"start_date": "2025-07-01T00:00:00+02:00", "end_date": "2025-07-20T12:00:00Z",
+                  "touch_scope": "assist"}),
+    (TIMESERIES, {"start_date": "2025-07-01", "end_date": "2025-07-31", "source": "no-such-source.example"}),
+    (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "campaign", "limit": 20}),
+    (BREAKDOWN, {"start_date": "2025-05-01", "end_date": "2025-08-10", "dimension": "channel"}),
+    (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "landing_page", "limit": 3,
+                 "touch_scope": "converting"}),
+    (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "term", "source": "nope.example"}),
+    (BREAKDOWN, {"start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "channel_group"}),
+    (TIMESERIES, {"start_date": "2025-07-01", "end_date": "2025-07-31", "channel_group": "Organic Search"}),
+]
+
+
+def segment_bytes(db: Path, path: str, params: dict) -> bytes:
+    """What the core answers on the same file: ``to_json(compute_timeseries | compute_breakdown(con, params))``."""
+    compute = insights_core.compute_timeseries if path == TIMESERIES else insights_core.compute_breakdown
+    store_file = StoreFile(db)
+    try:
+        with store_file.snapshot() as con:
+            return insights_core.to_json(compute(con, params)).encode()
+    finally:
+        store_file.close()
+
+
+@pytest.mark.parametrize(("path", "params"), SEGMENT_ANSWERS, ids=lambda value: json.dumps(value))
+def test_trend_and_breakdown_answers_are_the_core_documents_byte_for_byte(server, client, path, params):
+    """docs/api.md#http-api: each body is exactly the core's answer through ``to_json``, and fits its model."""
+    response = client.post(path, json=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == segment_bytes(server.db, path, params)
+    model = TimeseriesResponse if path == TIMESERIES else BreakdownResponse
+    model.model_validate_json(response.content)
+
+
+def test_trend_and_breakdown_answers_equal_the_cli_output(server, client):
+    """Programs get exactly what ``insights timeseries`` and ``insights breakdown`` print."""
+    for path, params in (SEGMENT_ANSWERS[0], SEGMENT_ANSWERS[4]):
+        result = run_insights(path.rsplit("/", 1)[1], "--db", str(server.db), "--params", json.dumps(params))
+        assert result.returncode == 0, result.stderr
+        assert client.post(path, json=params).content == result.stdout.encode()
+
+
+def test_the_july_demo_has_a_trend_and_a_breakdown(client):
+    """The demo's July: weekly buckets from Monday 2025-06-30, with sessions; campaigns by sessions."""
+    trend = client.post(TIMESERIES, json=SEGMENT_ANSWERS[0][1]).json()["timeseries"]
+    assert [bucket["start"] for bucket in trend["buckets"]] == [
+        "2025-06-30", "2025-07-07", "2025-07-14", "2025-07-21", "2025-07-28"]
+    assert all(bucket["sessions"] > 0 for bucket in trend["buckets"])
+    rows = client.post(BREAKDOWN, json=SEGMENT_ANSWERS[4][1]).json()["breakdown"]["rows"]
+    assert 0 < len(rows) <= 20
+    assert [row["sessions"] for row in rows] == sorted((row["sessions"] for row in rows), reverse=True)
+    groups = client.post(BREAKDOWN, json=SEGMENT_ANSWERS[8][1]).json()["breakdown"]["rows"]
+    assert len(groups) > 3 and {row["value"] for row in groups} <= set(CHANNEL_GROUPS)
+    organic = client.post(TIMESERIES, json=SEGMENT_ANSWERS[9][1]).json()["timeseries"]["buckets"]
+    [organic_row] = [row for row in groups if row["value"] == "Organic Search"]
+    assert sum(bucket["sessions"] for bucket in organic) == organic_row["sessions"] > 0
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    (TIMESERIES, {"interval": "hour"}, "interval"),
+    (TIMESERIES, {"interval": 7}, "interval"),
+    (TIMESERIES, {"start_date": "2000-01-01", "end_date": "2020-01-01"}, "interval"),  # 7,306 daily buckets
+    (TIMESERIES, {"limit": 5}, "limit"),
+    (TIMESERIES, {"touch_scope": "last", "interval": "week"}, "touch_scope"),
+    (BREAKDOWN, {}, "dimension"),
+    (BREAKDOWN, {"dimension": "country"}, "dimension"),
+    (BREAKDOWN, {"dimension": "campaign", "limit": 0}, "limit"),
+    (BREAKDOWN, {"dimension": "campaign", "limit": 1001}, "limit"),
+    (BREAKDOWN, {"dimension": "campaign", "limit": "5"}, "limit"),
+    (BREAKDOWN, {"dimension": "campaign", "limit": 2.5}, "limit"),
+    (BREAKDOWN, {"dimension": "campaign", "interval": "day"}, "interval"),
+    (BREAKDOWN, {"dimension": "campaign", "start_date": "2025-07-31", "end_date": "2025-07-01"}, "start_date"),
+], ids=lambda value: json.dumps(value) if isinstance(value, dict) else str(value))
+def test_bad_trend_or_breakdown_parameter_is_400_naming_it(client, path, body, field):
+    """docs/api.md#errors: the endpoints' own parameters and the shared ones, refused naming the parameter."""
+    error = assert_error(client.post(path, json=body), 400, "invalid_parameter", field)
+    assert field in error["message"]
+
+
+def test_empty_breakdown_body_says_dimension_is_required(client):
+    for body in (b"", b"{}"):
+        error = assert_error(client.post(BREAKDOWN, content=body), 400, "invalid_parameter", "dimension")
+        assert "dimension is required" in error["message"]
+
+
+@pytest.mark.parametrize("path", [TIMESERIES, BREAKDOWN])
+def test_trend_and_breakdown_share_authentication_and_errors(server, path):
+    """Same key rules, methods and body limits as /insights (docs/api.md#authentication, #errors, #limits)."""
+    body = {"dimension": "campaign"} if path == BREAKDOWN else {}
+    assert_error(httpx.post(server.base_url + path, json=body), 401, "unauthorized")
+    assert_error(httpx.post(server.base_url + path, json=body, headers={"Authentication": "wrong"}), 401,
+                 "unauthorized")
+    both = {"Authentication": server.key, "Authorization": "Bearer wrong"}
+    assert_error(httpx.post(server.base_url + path, json=body, headers=both), 401, "unauthorized")
+    ok = httpx.post(server.base_url + path, json=body, headers={"Authorization": f"Bearer {ENV_KEYS[1]}"})
+    assert ok.status_code == 200, ok.text
+    headers = {"Authentication": server.key}
+    response = httpx.get(server.base_url + path, headers=headers)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    assert_error(httpx.post(server.base_url + path + "/", json=body, headers=headers), 404, "not_found")
+    assert_error(httpx.post(server.base_url + path, content=b'{"x": 1,}', headers=headers), 400, "malformed_json")
+    too_big = b'{"source": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    assert_error(httpx.post(server.base_url + path, content=too_big, headers=headers), 413, "payload_too_large")
+
+
+@pytest.mark.parametrize(("path", "request_name", "own"), [
+    (TIMESERIES, "TimeseriesRequest", ["interval"]),
+    (BREAKDOWN, "BreakdownRequest", ["dimension", "limit"]),
+])
+def test_openapi_documents_the_trend_and_breakdown_requests(openapi, path, request_name, own):
+    """The request model: every shared parameter then the endpoint's own, nothing else; examples shown."""
+    operation = openapi["paths"][path]["post"]
+    content = operation["requestBody"]["content"]["application/json"]
+    assert content["schema"] == {"$ref": f"#/components/schemas/{request_name}"}
+    request = resolve(openapi, content["schema"])
+    assert list(request["properties"]) == [*PARAMETER_NAMES, *own]
+    assert request["additionalProperties"] is False
+    assert request["examples"] == [example["value"] for example in content["examples"].values()]
+    assert operation["security"] == [{"Authentication": []}, {"Bearer": []}]
+    assert set(operation["responses"]) >= {"200", "400", "401", "405", "413", "500", "503"}
+    if path == BREAKDOWN:
+        assert request["required"] == ["dimension"]
+        assert set(request["properties"]["dimension"]["enum"]) == set(BREAKDOWN_DIMENSIONS)
+    else:
+        options = request["properties"]["interval"]["anyOf"]
+        assert {value for option in options for value in option.get("enum", [])} == {*TREND_INTERVALS, ""}
+
+
+@pytest.mark.parametrize(("path", "params"), [SEGMENT_ANSWERS[1], SEGMENT_ANSWERS[4]], ids=["trend", "breakdown"])
+def test_openapi_response_models_have_every_answer_key(openapi, client, path, params):
+    """Every key of a real answer (docs/metrics.md#trend, #breakdown), and nothing more, is in the 200 schema,
+    and the documented example fits the model."""
+    ok = openapi["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+    real = client.post(path, json=params).json()
+    [example] = [item["value"] for item in ok["examples"].values()]
+    assert schema_keys(openapi, ok["schema"]) == document_keys(real) == document_keys(example)
+    (TimeseriesResponse if path == TIMESERIES else BreakdownResponse).model_validate(example)
+
+
+@pytest.mark.parametrize("path", [TIMESERIES, BREAKDOWN])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
+def test_openapi_generated_trend_and_breakdown_requests_never_fail(server, path, mode):
+    """Schemathesis from /openapi.json, as for /insights: bodies that fit the schema and bodies that do not."""
+    operation = schemathesis.openapi.from_url(server.base_url + "/openapi.json")[path]["POST"]
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    if mode is GenerationMode.NEGATIVE:
+        checks.append(negative_data_rejection)
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case):
+        case.headers = {name: value for name, value in (case.headers or {}).items()
+                        if name.lower() not in ("authentication", "authorization")}
+        case.call_and_validate(headers={"Authentication": server.key}, checks=checks, timeout=30)
+
+    check()
+
+
+# --- /api/v1/attribution (docs/metrics.md#attribution) ---------------------------------------
+
+ATTRIBUTION = "/api/v1/attribution"
+ATTRIBUTION_BODIES = [
+    {"start_date": "2025-06-01", "end_date": "2025-08-10"},
+    {"start_date": "2025-07-01", "end_date": "2025-07-31", "conversions": "all", "lookback_days": 7,
+     "half_life_days": 0.5, "top_paths": 3},
+    {"start_date": "2025-07-01", "end_date": "2025-07-31", "medium": "organic", "touch_scope": "first"},
+    {"start_date": "2025-07-01", "end_date": "2025-07-31", "source": "no-such-source.example"},
+]
+
+
+def expected_attribution_bytes(db: Path, params: dict) -> bytes:
+    store_file = StoreFile(db)
+    try:
+        with store_file.snapshot() as con:
+            return insights_core.to_json(insights_core.compute_attribution(con, params)).encode()
+    finally:
+        store_file.close()
+
+
+@pytest.mark.parametrize("params", ATTRIBUTION_BODIES, ids=lambda params: json.dumps(params))
+def test_attribution_is_the_core_document_byte_for_byte(server, client, params):
+    response = client.post(ATTRIBUTION, json=params)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.content == expected_attribution_bytes(server.db, params)
+    payload = response.json()
+    (AttributionResponse if "attribution" in payload else NoDataResponse).model_validate(payload)
+
+
+def test_attribution_equals_cli_output_and_needs_a_key(server, client):
+    params = ATTRIBUTION_BODIES[1]
+    result = run_insights("attribution", "--db", str(server.db), "--params", json.dumps(params))
+    assert result.returncode == 0, result.stderr
+    assert client.post(ATTRIBUTION, json=params).content == result.stdout.encode()
+    assert_error(httpx.post(server.base_url + ATTRIBUTION, json=params), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"lookback_days": 0}, "lookback_days"),
+    ({"lookback_days": "90"}, "lookback_days"),
+    ({"lookback_days": 7.5}, "lookback_days"),
+    ({"half_life_days": 0}, "half_life_days"),
+    ({"half_life_days": 366}, "half_life_days"),
+    ({"conversions": "last"}, "conversions"),
+    ({"top_paths": 1001}, "top_paths"),
+    ({"top_paths": True}, "top_paths"),
+    ({"interval": "day"}, "interval"),
+    ({"touch_scope": "last"}, "touch_scope"),
+], ids=lambda value: json.dumps(value) if isinstance(value, dict) else value)
+def test_attribution_bad_parameter_is_400_naming_it(client, body, field):
+    error = assert_error(client.post(ATTRIBUTION, json=body), 400, "invalid_parameter", field)
+    assert field in error["message"]
+
+
+def test_attribution_keys_are_errors_on_insights(client):
+    error = assert_error(client.post(ENDPOINT, json={"lookback_days": 30}), 400, "invalid_parameter", "lookback_days")
+    assert "lookback_days is a parameter of /attribution" in error["message"]
+
+
+def test_openapi_documents_attribution(openapi, client):
+    """The request model has every parameter of /attribution; the 200 schema has every key of a real answer."""
+    from insights_core.vocabulary import ENDPOINT_PARAMETERS
+
+    operation = openapi["paths"][ATTRIBUTION]["post"]
+    content = operation["requestBody"]["content"]["application/json"]
+    request = resolve(openapi, content["schema"])
+    assert set(request["properties"]) == set(ENDPOINT_PARAMETERS["attribution"])
+    assert request["additionalProperties"] is False
+    assert [example["value"] for example in content["examples"].values()] == [
+        ATTRIBUTION_REQUEST_EXAMPLE, ATTRIBUTION_OPTIONS_EXAMPLE]
+    ok = operation["responses"]["200"]["content"]["application/json"]
+    variants = [resolve(openapi, option) for option in ok["schema"]["anyOf"]]
+    answer_schema = next(variant for variant in variants if "attribution" in variant["properties"])
+    real = client.post(ATTRIBUTION, json=ATTRIBUTION_BODIES[0]).json()
+    assert real["attribution"]["channels"] and real["attribution"]["paths"]
+    assert schema_keys(openapi, answer_schema) == document_keys(real) == document_keys(ATTRIBUTION_RESPONSE_EXAMPLE)
+    assert ok["examples"]["attribution"]["value"] == ATTRIBUTION_RESPONSE_EXAMPLE
+    assert operation["security"] == [{"Authentication": []}, {"Bearer": []}]
+
+
+def test_openapi_generated_attribution_requests_never_fail(server):
+    """Schemathesis bodies that fit the attribution request schema: always a conforming 200 (or a 400)."""
+    operation = schemathesis.openapi.from_url(server.base_url + "/openapi.json")[ATTRIBUTION]["POST"]
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case):
+        case.headers = {name: value for name, value in (case.headers or {}).items()
+                        if name.lower() not in ("authentication", "authorization")}
+        case.call_and_validate(headers={"Authentication": server.key}, checks=checks, timeout=30)
+
+    check()

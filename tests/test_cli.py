@@ -12,13 +12,14 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import insights_core
 from insights_core.storefile import StoreFile
-from insights_core.tables import channel_table, to_csv
+from insights_core.tables import attribution_table, breakdown_table, channel_table, to_csv, trend_table
 
 INSIGHTS = shutil.which("insights", path=str(Path(sys.executable).parent))
 
@@ -258,3 +259,138 @@ def test_numeric_flags_become_numbers_and_bad_ones_name_the_parameter():
     with pytest.raises(insights_core.ParameterError) as caught:
         request_body(bad, names)
     assert caught.value.field == "lookback_days"
+
+
+# --- insights attribution (docs/api.md#command-line, docs/metrics.md#attribution) ----------------
+
+def _core_attribution(db: Path, params: dict) -> dict:
+    with StoreFile(db).snapshot() as con:
+        return insights_core.compute_attribution(con, params)
+
+
+def test_attribution_flags_and_params_json_agree_with_the_core(demo_db):
+    """The same answer from --params, from one flag per parameter, and from compute_attribution."""
+    params = {"start_date": "2000-01-01", "end_date": "2100-12-31", "medium": "organic",
+              "lookback_days": 30, "half_life_days": 2.5, "conversions": "all", "top_paths": 3}
+    by_json = insights("attribution", "--db", str(demo_db), "--params", json.dumps(params))
+    by_flags = insights("attribution", "--db", str(demo_db), "--start-date", "2000-01-01", "--end-date", "2100-12-31",
+                        "--medium", "organic", "--lookback-days", "30", "--half-life-days", "2.5",
+                        "--conversions", "all", "--top-paths", "3")
+    assert by_json.returncode == by_flags.returncode == 0, by_json.stderr + by_flags.stderr
+    assert by_json.stdout == by_flags.stdout == insights_core.to_json(_core_attribution(demo_db, params))
+    answer = json.loads(by_json.stdout)["attribution"]
+    assert answer["conversions"] > 0 and len(answer["paths"]) == 3
+
+
+def test_attribution_csv_is_the_channel_table_of_the_same_answer(demo_db):
+    """--format csv: a row per channel, a column per model for conversions, then one per model for value."""
+    args = ["attribution", "--db", str(demo_db), "--start-date", "2000-01-01", "--end-date", "2100-12-31"]
+    as_json, as_csv = insights(*args), insights(*args, "--format", "csv")
+    assert as_json.returncode == as_csv.returncode == 0
+    answer = json.loads(as_json.stdout)
+    assert as_csv.stdout == to_csv(attribution_table(answer))
+    header, *rows = list(csv.reader(io.StringIO(as_csv.stdout, newline="")))
+    models = ["first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "data_driven"]
+    assert header == ["channel", *(f"{m}_conversions" for m in models), *(f"{m}_value" for m in models)]
+    assert [row[0] for row in rows] == [c["channel"] for c in answer["attribution"]["channels"]]
+    first = answer["attribution"]["channels"][0]
+    assert rows[0][1:] == [f"{first[measure][m]:.2f}" for measure in ("conversions", "value") for m in models]
+
+
+def test_attribution_of_an_empty_cohort(demo_db):
+    as_json = insights("attribution", "--db", str(demo_db), "--source", "no-such-source.example")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == {"message": insights_core.NO_DATA_MESSAGE}
+    as_csv = insights("attribution", "--db", str(demo_db), "--source", "no-such-source.example", "--format", "csv")
+    assert as_csv.returncode == 0 and as_csv.stdout.count("\n") == 1 and as_csv.stdout.startswith("channel,")
+    assert insights_core.NO_DATA_MESSAGE in as_csv.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--lookback-days", "0"], "lookback_days must be a whole number from 1 to 365, got 0"),
+    (["--lookback-days", "thirty"], "lookback_days"),
+    (["--half-life-days", "0"], "half_life_days must be a number greater than 0"),
+    (["--conversions", "last"], "conversions must be one of first, all"),
+    (["--top-paths", "1001"], "top_paths"),
+    (["--params", '{"interval": "day"}'], "interval is a parameter of /timeseries"),
+    (["--params", '{"lookback_days": "90"}'], "lookback_days must be a whole number"),
+    (["--interval", "day"], "unrecognized arguments"),
+])
+def test_attribution_bad_input_is_one_line_exit_2(demo_db, args, fragment):
+    result = insights("attribution", "--db", str(demo_db), *args)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("insights: error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+# --- insights timeseries, insights breakdown (docs/metrics.md#trend, docs/metrics.md#breakdown) ------------
+
+def _recent_window(db: Path) -> dict:
+    """The last 60 whole days of the demo (explicit dates, so every run asks the same question)."""
+    with StoreFile(db).snapshot() as con:
+        last = con.execute("SELECT max(started_at) FROM sessions").fetchone()[0].date()
+    return {"start_date": (last - timedelta(days=59)).isoformat(), "end_date": last.isoformat()}
+
+
+@pytest.mark.parametrize(
+    "command, own, flags",
+    [
+        ("timeseries", {"interval": "week", "medium": "organic"}, ["--interval", "week", "--medium", "organic"]),
+        ("breakdown", {"dimension": "campaign", "limit": 5, "touch_scope": "converting"},
+         ["--dimension", "campaign", "--limit", "5", "--touch-scope", "converting"]),
+    ],
+)
+def test_timeseries_and_breakdown_print_the_core_answer_as_json_and_its_table_as_csv(demo_db, command, own, flags):
+    """--params and the flags give the same bytes, those of to_json(core answer); --format csv is its table
+    through the one CSV writer (docs/api.md#csv-output)."""
+    window = _recent_window(demo_db)
+    params = {**window, **own}
+    by_json = insights(command, "--db", str(demo_db), "--params", json.dumps(params))
+    by_flags = insights(command, "--db", str(demo_db), "--start-date", window["start_date"],
+                        "--end-date", window["end_date"], *flags)
+    as_csv = insights(command, "--db", str(demo_db), "--params", json.dumps(params), "--format", "csv")
+    assert by_json.returncode == by_flags.returncode == as_csv.returncode == 0, by_json.stderr + as_csv.stderr
+    compute, table = {"timeseries": (insights_core.compute_timeseries, trend_table),
+                      "breakdown": (insights_core.compute_breakdown, breakdown_table)}[command]
+    with StoreFile(demo_db).snapshot() as con:
+        expected = compute(con, params)
+    assert by_json.stdout == by_flags.stdout == insights_core.to_json(expected)
+    assert as_csv.stdout == to_csv(table(expected)) and as_csv.stderr == ""
+    rows = list(csv.reader(io.StringIO(as_csv.stdout, newline="")))
+    if command == "timeseries":
+        assert rows[0] == ["start", "sessions", "users", "converting_sessions", "converted_users"]
+        assert len(rows) - 1 == len(expected["timeseries"]["buckets"]) >= 9
+        assert sum(int(row[1]) for row in rows[1:]) > 0
+    else:
+        assert rows[0][0] == own["dimension"] and rows[0][-1] == "conversion_rate_pct"
+        assert 0 < len(rows) - 1 == len(expected["breakdown"]["rows"]) <= own.get("limit", 100)
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["timeseries", "--interval", "hour"], "interval"),
+        (["timeseries", "--start-date", "2000-01-01", "--end-date", "2020-01-01"], "interval"),  # 7,306 days
+        (["breakdown"], "dimension is required"),
+        (["breakdown", "--dimension", "campaign", "--limit", "ten"], "limit"),
+        (["breakdown", "--params", '{"dimension": "campaign", "interval": "day"}'], "interval is a parameter of /timeseries"),
+    ],
+)
+def test_bad_trend_or_breakdown_parameter_is_one_line_and_exit_2(demo_db, args, field):
+    result = insights(args[0], "--db", str(demo_db), *args[1:])
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("insights: error:") and field in lines[0], result.stderr
+    assert result.stdout == ""
+
+
+def test_empty_trend_and_breakdown_are_answers_not_messages(demo_db):
+    """docs/metrics.md#trend and #breakdown: an empty cohort is zero counts (every bucket) or no rows, exit 0."""
+    window = _recent_window(demo_db)
+    trend = insights("timeseries", "--db", str(demo_db), "--params", json.dumps(window), "--source", "nope.example",
+                     "--interval", "month", "--format", "csv")
+    assert trend.returncode == 0 and trend.stderr == ""
+    lines = trend.stdout.splitlines()
+    assert lines[0] == "start,sessions,users,converting_sessions,converted_users" and len(lines) in (3, 4)
+    assert all(line.endswith(",0,0,0,0") for line in lines[1:])
+    breakdown = insights("breakdown", "--db", str(demo_db), "--params", json.dumps(window), "--source", "nope.example",
+                         "--dimension", "source")
+    assert breakdown.returncode == 0 and json.loads(breakdown.stdout) == {"breakdown": {"dimension": "source", "rows": []}}

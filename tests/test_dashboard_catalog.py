@@ -1,5 +1,6 @@
-"""insights_core.catalog: the stored facts the dashboard lists (filter values, span, summary),
-and the dashboard's uploads (SPEC 1.3: all or nothing, errors name the uploaded file)."""
+"""insights_core.catalog: the stored facts the dashboard lists (filter values, values under the other
+filters, span, summary), robust to what an older release stored, and the dashboard's uploads (all or
+nothing, errors name the uploaded file: docs/data.md#loading-rules)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from insights_core import LoadError, catalog, load
+from insights_core import LoadError, catalog, cursor, load, parse_params
 from insights_core.storefile import StoreFile
 
 SESSIONS = """session_id,user_id,started_at,exited_at,landing_page,referrer,utm_campaign
@@ -42,8 +43,10 @@ def test_filter_values_are_the_exact_stored_values_most_frequent_first(store_fil
         assert catalog.filter_values(con, "conversion_page").values == ("https://acme.com/demo",)
         assert catalog.filter_values(con, "term") == catalog.FilterValues((), 0)
         everything = catalog.all_filter_values(con)
-    assert list(everything) == ["source", "medium", "campaign", "content", "term", "landing_page",
-                                "conversion_page", "meta_type", "meta_id"]
+        has_groups = "channel_group" in catalog.available_filters(con)
+    # Every filter the store has a column for, sessions' first (channel groups from schema 3 on).
+    assert list(everything) == ["source", "medium", "campaign", "content", "term", "landing_page", "channel",
+                                *(["channel_group"] if has_groups else []), "conversion_page", "meta_type", "meta_id"]
 
 
 def test_filter_values_are_cut_at_the_limit_and_say_how_many_there_are(store_file):
@@ -60,7 +63,7 @@ def test_only_filter_parameters_are_accepted(store_file):
 
 def test_span_and_summary(store_file):
     with store_file.snapshot() as con:
-        assert catalog.session_span(con) == (datetime(2025, 7, 1, 10), datetime(2025, 7, 5, 12))
+        assert catalog.session_span(con) == catalog.SessionSpan(datetime(2025, 7, 1, 10), datetime(2025, 7, 5, 12), 0)
         summary = catalog.store_summary(con)
     assert (summary.sessions, summary.conversions, summary.users, summary.converted_users) == (4, 2, 3, 2)
     assert summary.channels[0] == ("organic/google.com", 2)
@@ -74,6 +77,61 @@ def test_empty_store_has_no_span(tmp_path):
     with store.snapshot() as con:
         assert catalog.session_span(con) is None
         assert catalog.store_summary(con).last_load is None
+
+
+def test_values_under_the_other_filters_match_a_plain_reading_of_the_rows(store_file):
+    # Sessions of the fixture: (id, source, medium, campaign, started day); s2 and s4 hold conversions.
+    july = {"start_date": "2025-07-01", "end_date": "2025-07-31"}
+    with store_file.snapshot() as con:
+        everything = catalog.matching_values(con, parse_params(july))
+        organic = catalog.matching_values(con, parse_params({**july, "medium": "organic"}))
+        hubspot = catalog.matching_values(con, parse_params({**july, "meta_type": "hubspot_form"}))
+        first_days = catalog.matching_values(con, parse_params({"start_date": "2025-07-01", "end_date": "2025-07-02"}))
+    assert everything["source"] == {"google.com": 2, "(direct)": 1, "news": 1}
+    assert everything["meta_type"] == {"custom": 1, "hubspot_form": 1}
+    # Under medium=organic only google.com is left, but medium's own list ignores medium.
+    assert organic["source"] == {"google.com": 2}
+    assert organic["medium"] == everything["medium"] == {"organic": 2, "(none)": 1, "email": 1}
+    assert organic["campaign"] == {"spring": 1}
+    assert organic["meta_type"] == {"hubspot_form": 1}  # c1 is on s2 (organic); c2 on s4 (direct)
+    # A conversion filter narrows the session lists to visits holding such a conversion.
+    assert hubspot["source"] == {"google.com": 1}
+    assert hubspot["meta_type"] == {"custom": 1, "hubspot_form": 1}
+    assert hubspot["meta_id"] == {"f1": 1}
+    # The window counts: 1-2 July holds s1 (news/email) and s3 (google.com/organic), no conversions.
+    assert first_days["source"] == {"news": 1, "google.com": 1}
+    assert first_days["meta_type"] == {}
+
+    assert everything["channel"] == {"organic/google.com": 2, "(none)/(direct)": 1, "email/news": 1}
+
+    stored = {"source": catalog.FilterValues(("google.com", "(direct)", "news", "bing.com"), 4)}
+    choices = catalog.filter_choices(stored, {"source": {"news": 1, "google.com": 1}})
+    assert choices["source"].values == ("news", "google.com", "(direct)", "bing.com")
+    assert choices["source"].complete and choices["source"].unit == "session"
+
+
+def test_a_store_from_an_older_release_with_impossible_timestamps_still_describes_itself(store_file):
+    # An older release stored starts outside 1900-9999; DuckDB hands them to Python as text.
+    with store_file.edit() as con:
+        cur = cursor(con)
+        cur.execute("UPDATE sessions SET started_at = TIMESTAMP '10000-01-01' WHERE session_id = 's4'")
+        cur.execute("UPDATE sessions SET started_at = TIMESTAMP '1899-12-31 23:00:00' WHERE session_id = 's3'")
+        cur.execute("UPDATE loads SET loaded_at = TIMESTAMP '10000-01-02'")
+    with store_file.snapshot() as con:
+        span = catalog.session_span(con)
+        summary = catalog.store_summary(con)
+    assert span == catalog.SessionSpan(datetime(2025, 7, 1, 10), datetime(2025, 7, 3, 8), outside=2)
+    assert (summary.first_session_at, summary.last_session_at, summary.outside_sessions) == (
+        datetime(2025, 7, 1, 10), datetime(2025, 7, 3, 8), 2)
+    assert summary.last_load.loaded_at is None
+
+
+def test_a_store_whose_every_start_is_impossible_has_no_span(store_file):
+    with store_file.edit() as con:
+        cursor(con).execute("UPDATE sessions SET started_at = TIMESTAMP '-0001-01-01'")
+    with store_file.snapshot() as con:
+        assert catalog.session_span(con) is None
+        assert catalog.store_summary(con).outside_sessions == 4
 
 
 @dataclass

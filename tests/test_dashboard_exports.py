@@ -1,44 +1,12 @@
-"""What the dashboard hands out: channel table and CSV, curl and CLI commands (SPEC 4.4, 5.2)."""
+"""What the dashboard hands out besides tables: file names that say the filters, and the same question
+as an API and a CLI call (docs/api.md#http-api, docs/api.md#command-line)."""
 
 from __future__ import annotations
 
-import io
 import json
 import shlex
 
-import pandas as pd
-
-from dashboard.exports import channel_csv, channel_frame, cli_command, curl_command
-
-CHANNELS = [
-    {"channel": "organic/google.com", "total_sessions": 696, "total_users": 542,
-     "converting_users_first_touch": 40, "converting_users_assisting_touch": 27,
-     "converting_users_converting_touch": 35, "converting_users_after_touch": 18,
-     "session_influence": "9.50%", "conversion_influence": "49.65%", "attributed_to_conversion": 71,
-     "conversion_rate": "13.10%"},
-    {"channel": "(none)/(direct)", "total_sessions": 591, "total_users": 351,
-     "converting_users_first_touch": 18, "converting_users_assisting_touch": 11,
-     "converting_users_converting_touch": 32, "converting_users_after_touch": 30,
-     "session_influence": "22.66%", "conversion_influence": "30.07%", "attributed_to_conversion": 43,
-     "conversion_rate": "12.25%"},
-]
-
-
-def test_percentages_are_numbers_so_they_sort_as_numbers():
-    frame = channel_frame(CHANNELS)
-    assert frame["session_influence_pct"].dtype == "float64"
-    assert frame["total_sessions"].dtype == "int64"
-    # As strings "9.50%" sorts above "22.66%"; as numbers it is below.
-    assert list(frame.sort_values("session_influence_pct", ascending=False)["channel"]) == [
-        "(none)/(direct)", "organic/google.com"]
-    assert list(frame["channel"]) == [channel["channel"] for channel in CHANNELS]
-
-
-def test_csv_round_trips_the_response():
-    table = pd.read_csv(io.StringIO(channel_csv(CHANNELS)))
-    assert table.loc[0, "conversion_influence_pct"] == 49.65
-    assert table.loc[1, "attributed_to_conversion"] == 43
-    assert channel_frame([]).empty
+from dashboard.exports import cli_command, curl_command, file_stem
 
 
 def test_curl_and_cli_carry_the_request_body():
@@ -53,3 +21,22 @@ def test_curl_and_cli_carry_the_request_body():
     cli = shlex.split(cli_command(body, "/data/my insights.duckdb"))
     assert cli[:4] == ["insights", "query", "--db", "/data/my insights.duckdb"]
     assert json.loads(cli[cli.index("--params") + 1]) == body
+
+
+def test_file_names_carry_the_window_and_every_filter():
+    whole_days = {"start_date": "2025-07-01T00:00:00Z", "end_date": "2025-07-31T23:59:59.999999Z"}
+    assert file_stem(whole_days) == "insights_2025-07-01_2025-07-31"
+    assert file_stem(whole_days, {"source": "google.com", "touch_scope": "first"}) == (
+        "insights_2025-07-01_2025-07-31_source-google.com_touch_scope-first")
+    # The default window is to the minute; a filtered export is never named like an unfiltered one.
+    moments = {"start_date": "2026-10-29T10:41:22.123456Z", "end_date": "2026-11-28T10:41:22.123456Z"}
+    assert file_stem(moments) == "insights_2026-10-29T1041_2026-11-28T1041"
+
+
+def test_file_names_keep_only_safe_characters():
+    whole_days = {"start_date": "2025-07-01T00:00:00Z", "end_date": "2025-07-31T23:59:59.999999Z"}
+    stem = file_stem(whole_days, {"landing_page": "https://acme.com/a b/?x=1&y='2'", "campaign": "../../etc/passwd",
+                                  "medium": '<a href="https://evil.example">x</a>' * 5})
+    assert stem == ("insights_2025-07-01_2025-07-31_landing_page-https-acme.com-a-b-x-1-y-2"
+                    "_campaign-etc-passwd_medium-a-href-https-evil.example-x-a-a-href-htt")
+    assert "/" not in stem and ".." not in stem

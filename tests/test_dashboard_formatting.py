@@ -1,4 +1,4 @@
-"""The dashboard's number formatting and previous-period changes (pure functions)."""
+"""The dashboard's number formatting and changes against the comparison (pure functions)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from dashboard.formatting import (
     format_count,
     format_day,
     format_duration,
+    format_moment_span,
+    format_span,
     format_value,
-    parse_percent,
 )
 
 
@@ -38,14 +39,6 @@ def test_durations_read_as_people_say_them(seconds, text):
 def test_counts_have_thousands_separators():
     assert format_count(1_234_567) == "1,234,567"
     assert format_count(None) == MISSING
-
-
-def test_percent_strings_parse_back_to_their_numbers():
-    assert parse_percent("32.81%") == 32.81
-    assert parse_percent("0.00%") == 0.0
-    assert parse_percent("100.00%") == 100.0
-    with pytest.raises(ValueError):
-        parse_percent("32.81")
 
 
 def test_values_are_written_by_kind():
@@ -78,6 +71,19 @@ def test_no_change_is_zero_and_missing_values_compare_to_nothing():
 
 
 def test_days_are_written_day_month_year():
-    from datetime import date
+    from datetime import date, datetime
 
     assert format_day(date(2025, 7, 1)) == "1 Jul 2025"
+
+
+def test_spans_say_each_month_and_year_once():
+    from datetime import date, datetime
+
+    assert format_span(date(2026, 11, 21), date(2026, 11, 27)) == "21–27 Nov 2026"
+    assert format_span(date(2026, 10, 29), date(2026, 11, 28)) == "29 Oct – 28 Nov 2026"
+    assert format_span(date(2025, 12, 1), date(2026, 1, 3)) == "1 Dec 2025 – 3 Jan 2026"
+    assert format_span(date(2026, 11, 28), date(2026, 11, 28)) == "28 Nov 2026"
+    assert format_moment_span(datetime(2026, 10, 29, 12, 36), datetime(2026, 11, 28, 12, 36, 5)) == (
+        "29 Oct 12:36 – 28 Nov 2026 12:36 UTC")
+    assert format_moment_span(datetime(2025, 12, 20, 8, 0), datetime(2026, 1, 19, 8, 0)) == (
+        "20 Dec 2025 08:00 – 19 Jan 2026 08:00 UTC")

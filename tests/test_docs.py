@@ -31,9 +31,8 @@ COMMAND = re.compile(r"(?:^|(?<=[\s($`]))insights\s+([a-z]+(?:\|[a-z]+)*)((?:\s+
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 
 
-DOCUMENTED_AHEAD: set[tuple[str, ...]] = {("attribution",), ("timeseries",), ("breakdown",)}
-"""Commands docs/api.md describes before the parser has them (they arrive with the attribution,
-trend and breakdown work)."""
+DOCUMENTED_AHEAD: set[tuple[str, ...]] = set()
+"""Commands docs/api.md describes before the parser has them (none now)."""
 
 FLAGS_DOCUMENTED_AHEAD: dict[tuple[str, ...], set[str]] = {
 }

@@ -120,6 +120,18 @@ class MarkedDialect(Dialect):
     def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
         return f"{name} AS <{'materialized' if materialized else 'table'}>({body})"
 
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        return f"<quotient {numerator} x {scale} by {denominator}>"
+
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        return f"<microseconds {earlier} to {later}>"
+
+    def previous_value(self, expression: str, partition: str, order: str) -> str:
+        return f"<previous {expression} in {partition} by {order}>"
+
+    def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
+        return f"<concat {element} by {', '.join(order_by)}>"
+
 
 @pytest.mark.parametrize("body", [
     {},

@@ -51,21 +51,41 @@ from starlette.requests import ClientDisconnect
 
 from ..auth import keys as api_keys
 from ..auth.settings import SettingsFile
-from ..metrics import compute_insights, to_json
-from ..params import ParameterError, parse_params
+from ..attribution import compute_attribution
+from ..metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
+from ..params import (
+    ParameterError,
+    parse_attribution_params,
+    parse_breakdown_params,
+    parse_params,
+    parse_timeseries_params,
+)
 from ..storefile import StoreFile
 from ..vocabulary import NO_DATA_MESSAGE
 from ..wording import QUOTE_LIMIT, quoted
 from .limits import MAX_BODY_BYTES, Busy, Cancellation, ComputationGate, Limits, QueryTimeout
 from .schema import (
+    ATTRIBUTION_OPTIONS_EXAMPLE,
+    ATTRIBUTION_REQUEST_EXAMPLE,
+    ATTRIBUTION_RESPONSE_EXAMPLE,
+    BREAKDOWN_EXAMPLE,
+    BREAKDOWN_REQUEST_EXAMPLE,
     RESPONSE_EXAMPLE,
+    TIMESERIES_EXAMPLE,
+    TIMESERIES_REQUEST_EXAMPLE,
     TIME_FRAME_EXAMPLE,
     TOUCH_SCOPE_EXAMPLE,
+    AttributionRequest,
+    AttributionResponse,
+    BreakdownRequest,
+    BreakdownResponse,
     ErrorResponse,
     HealthResponse,
     InsightsRequest,
     InsightsResponse,
     NoDataResponse,
+    TimeseriesRequest,
+    TimeseriesResponse,
     error_example,
 )
 
@@ -120,7 +140,66 @@ INSIGHTS = Endpoint(
     },
 )
 
-ENDPOINTS: tuple[Endpoint, ...] = (INSIGHTS,)
+ATTRIBUTION = Endpoint(
+    path="/api/v1/attribution",
+    summary="Credit per channel by seven attribution models side by side",
+    description=(
+        "The cohort is chosen as for /api/v1/insights; its attributed conversions (each converted person's first,"
+        " or all) are shared out among their touchpoints by first_touch, last_touch, last_non_direct, linear,"
+        " position_based, time_decay and data_driven, with the top conversion paths and the path lengths"
+        " (docs/metrics.md#attribution). When no user matches, the answer is"
+        f" `{{\"message\": \"{NO_DATA_MESSAGE}\"}}` with status 200."
+    ),
+    parse=parse_attribution_params,
+    compute=compute_attribution,
+    request_model=AttributionRequest,
+    response_model=AttributionResponse | NoDataResponse,
+    ok_examples={
+        "attribution": {"summary": "The worked example of docs/metrics.md", "value": ATTRIBUTION_RESPONSE_EXAMPLE},
+        "no_data": {"summary": "No matching user", "value": {"message": NO_DATA_MESSAGE}},
+    },
+    request_examples={
+        "july": {"summary": "July, every default", "value": ATTRIBUTION_REQUEST_EXAMPLE},
+        "options": {"summary": "A channel's people, every conversion, a 30-day lookback",
+                    "value": ATTRIBUTION_OPTIONS_EXAMPLE},
+    },
+)
+
+TIMESERIES = Endpoint(
+    path="/api/v1/timeseries",
+    summary="Trend: sessions, users and conversions per day, week or month",
+    description=(
+        "The matching sessions of the cohort counted per UTC period of `interval` (day, ISO week from Monday, or"
+        " month), one bucket per period that overlaps the window, oldest first, empty ones included"
+        " (docs/metrics.md#trend). Takes every parameter of /insights plus `interval`; more than 3,700 buckets is a"
+        " 400 naming `interval`. When no user matches, every bucket is there with zero counts."
+    ),
+    parse=parse_timeseries_params,
+    compute=compute_timeseries,
+    request_model=TimeseriesRequest,
+    response_model=TimeseriesResponse,
+    ok_examples={"trend": {"summary": "July by week", "value": TIMESERIES_EXAMPLE}},
+    request_examples={"by_week": {"summary": "July by week", "value": TIMESERIES_REQUEST_EXAMPLE}},
+)
+
+BREAKDOWN = Endpoint(
+    path="/api/v1/breakdown",
+    summary="Breakdown: the matching sessions by channel, campaign, landing page, …",
+    description=(
+        "The matching sessions of the cohort grouped by their value of `dimension` (required), sessions without"
+        " a value in a row whose `value` is null; by sessions descending, the first `limit` (default 100)"
+        " (docs/metrics.md#breakdown). Takes every parameter of /insights plus `dimension` and `limit`. When no"
+        " user matches, `rows` is empty."
+    ),
+    parse=parse_breakdown_params,
+    compute=compute_breakdown,
+    request_model=BreakdownRequest,
+    response_model=BreakdownResponse,
+    ok_examples={"by_campaign": {"summary": "By campaign", "value": BREAKDOWN_EXAMPLE}},
+    request_examples={"by_campaign": {"summary": "July's top 20 campaigns", "value": BREAKDOWN_REQUEST_EXAMPLE}},
+)
+
+ENDPOINTS: tuple[Endpoint, ...] = (INSIGHTS, ATTRIBUTION, TIMESERIES, BREAKDOWN)
 """Every computing endpoint; each shares authentication, limits, errors and serialisation."""
 
 ENDPOINT = INSIGHTS.path

@@ -290,3 +290,272 @@ class ErrorResponse(_Strict):
 
 def error_example(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+# --- /attribution (docs/metrics.md#attribution) --------------------------------------------------
+
+ATTRIBUTION_REQUEST_EXAMPLE: dict[str, Any] = {"start_date": "2025-07-01", "end_date": "2025-07-31"}
+"""The worked example's request (docs/metrics.md#attribution-response)."""
+
+ATTRIBUTION_OPTIONS_EXAMPLE: dict[str, Any] = {
+    "start_date": "2025-07-01", "end_date": "2025-07-31", "channel": "organic/google.com",
+    "conversions": "all", "lookback_days": 30, "half_life_days": 3.5, "top_paths": 5,
+}
+"""Every conversion of the people who came through Google search in July, a 30-day lookback."""
+
+
+def _credits(values: tuple[float, ...]) -> dict[str, float]:
+    models = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "data_driven")
+    return dict(zip(models, values))
+
+
+ATTRIBUTION_RESPONSE_EXAMPLE: dict[str, Any] = {"attribution": {
+    "conversions": 2,
+    "value": 120.0,
+    "channels": [
+        {"channel": "organic/google.com",
+         "conversions": _credits((1.0, 1.0, 1.0, 1.0, 1.0, 1.27, 1.0)),
+         "value": _credits((0.0, 120.0, 120.0, 60.0, 60.0, 98.73, 60.0))},
+        {"channel": "cpc/google.com",
+         "conversions": _credits((1.0, 0.0, 0.0, 0.5, 0.5, 0.18, 0.5)),
+         "value": _credits((120.0, 0.0, 0.0, 60.0, 60.0, 21.27, 30.0))},
+        {"channel": "email/newsletter",
+         "conversions": _credits((0.0, 1.0, 1.0, 0.5, 0.5, 0.55, 0.5)),
+         "value": _credits((0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 30.0))},
+        {"channel": "social/facebook.com",
+         "conversions": _credits((0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)),
+         "value": _credits((0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))},
+    ],
+    "paths": [
+        {"path": ["cpc/google.com", "organic/google.com"], "conversions": 1, "value": 120.0},
+        {"path": ["organic/google.com", "email/newsletter"], "conversions": 1, "value": 0.0},
+    ],
+    "path_lengths": {"1": 0, "2": 2, "3": 0, "4": 0, "5+": 0},
+}}
+"""The worked example's answer (docs/metrics.md#attribution-response)."""
+
+
+class AttributionRequest(InsightsRequest):
+    """The cohort's parameters (docs/metrics.md#parameters) and attribution's own (docs/metrics.md#attribution).
+    All optional; unknown keys are a 400 error naming them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="AttributionRequest",
+        json_schema_extra={"examples": [ATTRIBUTION_REQUEST_EXAMPLE, ATTRIBUTION_OPTIONS_EXAMPLE]},
+    )
+
+    channel: str | None = Field(
+        None, description=f"Channel, `medium/source` (docs/data.md#channel). {_FILTER}", examples=["organic/google.com"]
+    )
+    channel_group: str | None = Field(
+        None, description=f"Channel group (docs/data.md#channel-groups). {_FILTER}", examples=["Organic Search"]
+    )
+    lookback_days: int | None = Field(
+        None, ge=1, le=365,
+        description="A session counts as a touchpoint of a conversion only if it started at most this many days"
+                    " (x 86,400 s) before it; the converting session always counts (docs/metrics.md#lookback)."
+                    " Default 90.",
+    )
+    half_life_days: float | None = Field(
+        None, gt=0, le=365,
+        description="time_decay's half-life in days: a visit this long before the conversion counts half as much"
+                    " (docs/metrics.md#time_decay). Default 7.",
+    )
+    conversions: Literal["first", "all", ""] | None = Field(
+        None,
+        description="`first` (default): each converted person's earliest conversion; `all`: every conversion"
+                    " (docs/metrics.md#attributed-conversions).",
+    )
+    top_paths: int | None = Field(
+        None, ge=1, le=1000, description="How many conversion paths to return (docs/metrics.md#paths). Default 10.",
+    )
+
+
+Credit = Annotated[float, Field(ge=0, description="Rounded half up to 2 decimals after summing.")]
+
+
+class ModelCredits(_Strict):
+    """One number per model, in the documented order (docs/metrics.md#attribution-models)."""
+
+    first_touch: Credit
+    last_touch: Credit
+    last_non_direct: Credit
+    linear: Credit
+    position_based: Credit
+    time_decay: Credit
+    data_driven: Credit | None = Field(description="`null` when the chain converts nothing (docs/metrics.md#data-driven).")
+
+
+class AttributionChannel(_Strict):
+    """A channel of the data-driven chain with its credit under every model."""
+
+    channel: str = Field(examples=["organic/google.com"])
+    conversions: ModelCredits
+    value: ModelCredits
+
+
+class ConversionPath(_Strict):
+    """Conversions that took the same route (consecutive repeats collapsed), docs/metrics.md#paths."""
+
+    path: list[str] = Field(examples=[["cpc/google.com", "organic/google.com"]])
+    conversions: Count
+    value: float = Field(ge=0)
+
+
+class PathLengths(_Strict):
+    """Attributed conversions by their number of touchpoints (docs/metrics.md#path_lengths)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    one: Count = Field(alias="1")
+    two: Count = Field(alias="2")
+    three: Count = Field(alias="3")
+    four: Count = Field(alias="4")
+    five_or_more: Count = Field(alias="5+")
+
+
+class Attribution(_Strict):
+    conversions: Count = Field(description="N, the attributed conversions.")
+    value: float = Field(ge=0, description="V, their total value (absent values count 0).")
+    channels: list[AttributionChannel] = Field(
+        description="By unrounded linear conversion credit descending, then channel ascending.")
+    paths: list[ConversionPath] = Field(
+        description="By conversions descending, value descending, then the path joined with ' > ' ascending.")
+    path_lengths: PathLengths
+
+
+class AttributionResponse(_Strict):
+    """The answer (docs/metrics.md#attribution-response)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ATTRIBUTION_RESPONSE_EXAMPLE]})
+
+    attribution: Attribution
+# --- /timeseries and /breakdown (docs/metrics.md#trend, docs/metrics.md#breakdown) ----------------------
+
+TIMESERIES_REQUEST_EXAMPLE: dict[str, str] = {"start_date": "2025-07-01", "end_date": "2025-07-31", "interval": "week"}
+"""July by week: five buckets, the first starting Monday 2025-06-30."""
+
+BREAKDOWN_REQUEST_EXAMPLE: dict[str, Any] = {
+    "start_date": "2025-07-01", "end_date": "2025-07-31", "dimension": "campaign", "limit": 20,
+}
+"""July's 20 campaigns with the most matching sessions."""
+
+TIMESERIES_EXAMPLE: dict[str, Any] = {
+    "timeseries": {
+        "interval": "week",
+        "buckets": [
+            {"start": "2025-06-30", "sessions": 4, "users": 3, "converting_sessions": 2, "converted_users": 2},
+            {"start": "2025-07-07", "sessions": 1, "users": 1, "converting_sessions": 0, "converted_users": 0},
+            {"start": "2025-07-14", "sessions": 0, "users": 0, "converting_sessions": 0, "converted_users": 0},
+            {"start": "2025-07-21", "sessions": 0, "users": 0, "converting_sessions": 0, "converted_users": 0},
+            {"start": "2025-07-28", "sessions": 0, "users": 0, "converting_sessions": 0, "converted_users": 0},
+        ],
+    }
+}
+"""docs/metrics.md#trend's worked example: July by week."""
+
+BREAKDOWN_EXAMPLE: dict[str, Any] = {
+    "breakdown": {
+        "dimension": "campaign",
+        "rows": [
+            {"value": "summer-sale", "sessions": 410, "users": 380, "converting_sessions": 31,
+             "converted_users": 29, "conversion_rate": "7.63%"},
+            {"value": "spring-launch", "sessions": 212, "users": 190, "converting_sessions": 8,
+             "converted_users": 11, "conversion_rate": "5.79%"},
+        ],
+    }
+}
+"""A breakdown by campaign. (The sessions without a campaign tag would form a row whose ``value`` is
+``null``; FastAPI drops ``null`` values from the examples it writes into the OpenAPI document, so the
+example shows none.)"""
+
+Interval = Literal["day", "week", "month"]
+Dimension = Literal["channel", "channel_group", "source", "medium", "campaign", "content", "term", "landing_page"]
+
+
+class TimeseriesRequest(InsightsRequest):
+    """The parameters of every endpoint, plus `interval` (docs/metrics.md#trend). Unknown keys are a 400 error."""
+
+    model_config = ConfigDict(
+        extra="forbid", title="TimeseriesRequest", json_schema_extra={"examples": [TIMESERIES_REQUEST_EXAMPLE]},
+    )
+
+    interval: Literal["day", "week", "month", ""] | None = Field(
+        None,
+        description=(
+            "The buckets' period, in UTC: `day` (default), `week` (ISO weeks, from Monday) or `month`. More than"
+            " 3,700 buckets for the window is a 400 naming `interval`."
+        ),
+    )
+
+
+class BreakdownRequest(InsightsRequest):
+    """The parameters of every endpoint, plus `dimension` (required) and `limit` (docs/metrics.md#breakdown)."""
+
+    model_config = ConfigDict(
+        extra="forbid", title="BreakdownRequest", json_schema_extra={"examples": [BREAKDOWN_REQUEST_EXAMPLE]},
+    )
+
+    dimension: Dimension = Field(
+        description="What the rows are grouped by: the matching sessions' channel, channel group, source, medium,"
+                    " UTM campaign, content or term, or landing page.",
+    )
+    limit: Annotated[int, Field(ge=1, le=1000)] | Literal[""] | None = Field(
+        None, description="How many rows to return, a whole number from 1 to 1,000 (a JSON number; `null` or `\"\"`"
+                          " means not given). Default: 100.",
+    )
+
+
+class TrendBucket(_Strict):
+    """One period (docs/metrics.md#trend), over the matching sessions that started in it."""
+
+    start: str = Field(description="The period's first day, `YYYY-MM-DD` (UTC), also when the window starts later.",
+                       examples=["2025-06-30"], json_schema_extra={"format": "date"})
+    sessions: Count
+    users: Count
+    converting_sessions: Count
+    converted_users: Count = Field(
+        description="Users of the cohort whose first conversion ever lies in this period and in the window.")
+
+
+class Timeseries(_Strict):
+    interval: Interval
+    buckets: list[TrendBucket] = Field(
+        description="One per period that overlaps the window, oldest first, empty ones included (zero counts).")
+
+
+class TimeseriesResponse(_Strict):
+    """The trend (docs/metrics.md#trend); an empty cohort gives every bucket with zero counts, not a message."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TIMESERIES_EXAMPLE]})
+
+    timeseries: Timeseries
+
+
+class BreakdownRow(_Strict):
+    """One value of the dimension (docs/metrics.md#breakdown), over the matching sessions with that value."""
+
+    value: str | None = Field(description="The value; `null` for the sessions that have none.",
+                              examples=["summer-sale"])
+    sessions: Count
+    users: Count
+    converting_sessions: Count
+    converted_users: Count = Field(
+        description="Users of the cohort who converted (at any time) and have a matching session with this value.")
+    conversion_rate: Percent = Field(description="converted_users / users.")
+
+
+class Breakdown(_Strict):
+    dimension: Dimension
+    rows: list[BreakdownRow] = Field(
+        description="By sessions descending, then value ascending (code points), the `null` row after the others"
+                    " of its session count; the first `limit`. `[]` when no user matches.")
+
+
+class BreakdownResponse(_Strict):
+    """A breakdown (docs/metrics.md#breakdown)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [BREAKDOWN_EXAMPLE]})
+
+    breakdown: Breakdown

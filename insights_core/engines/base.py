@@ -81,6 +81,42 @@ class Dialect(ABC):
         (DuckDB's ``AS MATERIALIZED``); an engine without one plans it itself.
         """
 
+    @abstractmethod
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        """floor(numerator * scale / denominator) of whole numbers >= 0, exactly, as a whole number.
+
+        ``numerator`` and ``denominator`` are ``BIGINT``; their product with ``scale`` may need more
+        than 64 bits, the quotient does not. DuckDB multiplies and divides in ``HUGEINT`` (its ``//`` on
+        decimals would give a double); Spark in ``DECIMAL(38, 0)`` with ``div``, which gives a ``BIGINT``.
+        """
+
+    @abstractmethod
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        """``later - earlier`` of two timestamps in whole microseconds (a ``BIGINT``).
+
+        DuckDB ``date_diff('microsecond', earlier, later)``; Spark
+        ``unix_micros(later) - unix_micros(earlier)``.
+        """
+
+    @abstractmethod
+    def previous_value(self, expression: str, partition: str, order: str) -> str:
+        """``expression`` on the row before, among the rows of the same ``partition`` ordered by ``order``
+        (NULL on the first row): a window function over the statement's rows.
+
+        ``partition`` is one column that is never NULL and ``order`` is unique within it. Spark
+        ``lag(expression) OVER (PARTITION BY partition ORDER BY order)``; DuckDB sorts once by
+        (partition, order) and compares the previous row's partition, which is several times faster
+        than its per-partition windows when the partitions are many and small (a user's sessions).
+        """
+
+    @abstractmethod
+    def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
+        """One aggregate call concatenating the text ``element`` over the group's rows, ordered by ``order_by``.
+
+        DuckDB ``string_agg(element, '' ORDER BY …)``; Spark, whose ``collect_list`` keeps no order,
+        ``array_join`` of the elements of the sorted collected structs.
+        """
+
 
 @runtime_checkable
 class Engine(Protocol):

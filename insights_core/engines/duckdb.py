@@ -39,6 +39,19 @@ class DuckDBDialect(Dialect):
     def common_table(self, name: str, body: str, *, materialized: bool = False) -> str:
         return f"{name} AS {'MATERIALIZED ' if materialized else ''}(\n{body}\n)"
 
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        return f"(CAST({numerator} AS HUGEINT) * {int(scale)} // {denominator})"
+
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        return f"date_diff('microsecond', {earlier}, {later})"
+
+    def previous_value(self, expression: str, partition: str, order: str) -> str:
+        window = f"OVER (ORDER BY {partition}, {order})"
+        return f"CASE WHEN lag({partition}) {window} = {partition} THEN lag({expression}) {window} END"
+
+    def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
+        return f"string_agg({element}, '' ORDER BY {', '.join(order_by)})"
+
 
 DUCKDB = DuckDBDialect()
 """The one DuckDB dialect object; dialects hold no state."""

@@ -9,7 +9,12 @@ condition every endpoint shares; ``response`` the one JSON serialisation.
 
 from __future__ import annotations
 
+from .breakdown import breakdown_answer, breakdown_query, compute_breakdown
 from .insights import compute_insights, insights_answer, insights_query
 from .response import to_json
+from .trend import compute_timeseries, timeseries_answer, timeseries_query, trend_periods
 
-__all__ = ["compute_insights", "insights_answer", "insights_query", "to_json"]
+__all__ = [
+    "breakdown_answer", "breakdown_query", "compute_breakdown", "compute_insights", "compute_timeseries",
+    "insights_answer", "insights_query", "timeseries_answer", "timeseries_query", "to_json", "trend_periods",
+]

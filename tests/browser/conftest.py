@@ -1,5 +1,6 @@
-"""Real-browser fixtures: one `streamlit run app.py` on a free loopback port over a small test
-store, and ONE headless Debian Chromium for the whole session (never a downloaded browser).
+"""Real-browser fixtures: `streamlit run app.py` on a free loopback port over a small test store
+(and a second one over a store holding hostile values), and ONE headless Debian Chromium for the
+whole session (never a downloaded browser).
 
 Modelled on streamlit's e2e_playwright/conftest.py: the server is polled on /_stcore/health,
 its log is captured and shown when a test fails, and tests wait on the app's own
@@ -34,8 +35,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 DATA_END = datetime(2025, 7, 31, 18, 0, tzinfo=timezone.utc)
 """The test store holds the 90 days ending here, so every window and number is fixed."""
-VIEWS = ("insights", "export", "data")
-TIMEOUT_MS = 30_000
+VIEWS = ("", "export", "data")
+TIMEOUT_MS = 60_000
+"""Generous: the test machine's two cores are shared."""
 
 
 @dataclass
@@ -69,6 +71,26 @@ def store_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(store_path, tmp_path_factory) -> Iterator[Server]:
+    yield from run_server(store_path, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory):
+    """``start_server(store)``: another dashboard, on another store, stopped at the end of the session."""
+    running = []
+
+    def start(store: Path) -> Server:
+        generator = run_server(store, tmp_path_factory)
+        running.append(generator)
+        return next(generator)
+
+    yield start
+    for generator in running:
+        generator.close()
+
+
+def run_server(store_path: Path, tmp_path_factory) -> Iterator[Server]:
+    """`streamlit run app.py` on ``store_path`` until the generator is closed."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("streamlit-log") / "streamlit.log"
@@ -99,6 +121,9 @@ def server(store_path, tmp_path_factory) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (run `make browser`)")
     from playwright.sync_api import sync_playwright
@@ -118,18 +143,33 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(browser, server, request):
-    """A fresh browser context per test; on failure, screenshots of every view and the server log."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
+def new_tab(browser, server, request):
+    """``new_tab(**context_options)``: a tab in a fresh browser context (colour scheme, viewport, …).
+
+    Every request a tab makes is recorded in ``tab.requested`` (``page.on("request")``). On failure:
+    a screenshot of each tab as it was, screenshots of every view of the test store, the server log.
+    """
+    contexts = []
+
+    def open_tab(**options):
+        options = {"viewport": {"width": 1400, "height": 1100}, "accept_downloads": True, **options}
+        context = browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        tab = context.new_page()
+        tab.requested = []
+        tab.on("request", lambda made: tab.requested.append(made.url))
+        contexts.append((context, tab))
+        return tab
+
+    yield open_tab
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    if report is not None and report.failed and contexts:
         ARTIFACTS.mkdir(exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
         try:
-            tab.screenshot(path=str(ARTIFACTS / f"{name}-at-failure.png"), full_page=True)
+            for number, (_, tab) in enumerate(contexts):
+                tab.screenshot(path=str(ARTIFACTS / f"{name}-at-failure-{number}.png"), full_page=True)
+            tab = contexts[0][1]
             for view in VIEWS:
                 tab.goto(server.view_url(view))
                 wait_for_app(tab)
@@ -137,7 +177,14 @@ def page(browser, server, request):
         except Exception as error:  # noqa: BLE001 - artifacts are best effort
             print(f"could not save screenshots: {error}")
         print(f"--- streamlit log ---\n{server.log()}")
-    context.close()
+    for context, _ in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_tab):
+    """A fresh tab at 1400×1100 in the light scheme."""
+    return new_tab()
 
 
 @pytest.fixture
@@ -147,10 +194,38 @@ def settled():
 
 
 def wait_for_app(tab) -> None:
-    """Until the script has run and rendered: connected, `notRunning`, no skeleton left."""
+    """Until the script has run and rendered: connected, `notRunning`, no skeleton left (as streamlit's
+    own e2e suite waits: a short pause for a just-triggered rerun, then the app's state attributes)."""
     from playwright.sync_api import expect
 
     tab.wait_for_timeout(250)  # let a just-triggered rerun flip the state to running
     tab.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
     tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
-    expect(tab.get_by_test_id("stSkeleton")).to_have_count(0)
+    # Streamlit draws a skeleton for each element until the browser has loaded the code that draws it.
+    expect(tab.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+def open_list():
+    """``open_list(tab, label)``: open a selectbox's dropdown list and return its options (see :func:`open_dropdown`)."""
+    return open_dropdown
+
+
+def open_dropdown(tab, name: str):
+    """Open the dropdown list of the selectbox labelled ``name``; return its options.
+
+    A click that lands while the sidebar is still being redrawn can leave the list closed: try again.
+    """
+    from playwright.sync_api import Error
+
+    options = tab.get_by_role("option")
+    for _ in range(3):
+        tab.get_by_role("combobox", name=name, exact=True).click()
+        try:
+            options.first.wait_for(timeout=10_000)
+            return options
+        except Error:
+            tab.keyboard.press("Escape")
+    tab.get_by_role("combobox", name=name, exact=True).click()
+    options.first.wait_for()
+    return options

@@ -77,6 +77,21 @@ class SparkDialect(Dialect):
         # Spark plans reuse itself (it reuses exchanges and subqueries); there is no hint to give.
         return f"{name} AS (\n{body}\n)"
 
+    def scaled_quotient(self, numerator: str, scale: int, denominator: str) -> str:
+        # DECIMAL(38, 0) holds the product (a weight < 2^41 times 10^15); `div` of decimals is a whole BIGINT.
+        return f"(CAST({numerator} AS DECIMAL(38, 0)) * {int(scale)} div {denominator})"
+
+    def microseconds_between(self, earlier: str, later: str) -> str:
+        # timestampdiff reads the stored TIMESTAMP_NTZ values as they are (no session time zone involved).
+        return f"timestampdiff(MICROSECOND, {earlier}, {later})"
+
+    def previous_value(self, expression: str, partition: str, order: str) -> str:
+        return f"lag({expression}) OVER (PARTITION BY {partition} ORDER BY {order})"
+
+    def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
+        # The sorted collected elements joined; NULL elements are left out, as DuckDB's string_agg leaves them.
+        return f"array_join({self.ordered_list(element, order_by)}, '')"
+
 
 _ORDER = re.compile(r"^(?P<expression>.*?)(?:\s+(?P<direction>ASC|DESC))?(?:\s+NULLS\s+(?P<nulls>FIRST|LAST))?\s*$",
                     re.IGNORECASE | re.DOTALL)
@@ -165,7 +180,10 @@ def spark_session(master: str, *, app_name: str = "insights", settings: Mapping[
             "the Spark engine needs PySpark: pip install 'insights[spark]' (and Java 17 to run Spark)"
         ) from None
     if is_connect(master):
-        builder = SparkSession.builder.remote(master)
+        # The Connect client's own builder: a thin client may live beside a classic session in one process.
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        builder = ConnectSession.builder.remote(master)
     else:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.master(master).appName(app_name)
@@ -248,6 +266,7 @@ class _Running:
     session: Any
     tag: str
     cancelled: threading.Event
+    scope: object | None = None
 
 
 class SparkEngine:
@@ -271,10 +290,22 @@ class SparkEngine:
 
     # -- queries
 
+    def ready(self) -> None:
+        """Raise when the data cannot be read now (no version yet, another schema): a health check."""
+        self._source()
+
     def rows(self, query: Query) -> list[dict[str, Any]]:
         """Every row of ``query`` on the current version, as plain Python values (see the module docstring)."""
+        return self._rows(query, None)
+
+    def scope(self) -> SparkScope:
+        """An engine over the same sessions whose :meth:`~SparkScope.interrupt` stops only its own queries:
+        one computation of the HTTP API, which its time limit may cancel while others run on."""
+        return SparkScope(self)
+
+    def _rows(self, query: Query, scope: object | None) -> list[dict[str, Any]]:
         version = self._acquire()
-        running = _Running(version.session, f"insights-{uuid.uuid4().hex}", threading.Event())
+        running = _Running(version.session, f"insights-{uuid.uuid4().hex}", threading.Event(), scope)
         with self._lock:
             self._running[running.tag] = running
         try:
@@ -311,14 +342,14 @@ class SparkEngine:
                 session.sparkContext.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         return [plain(row) for row in rows]
 
-    def interrupt(self) -> None:
-        """Cancel every query this engine runs now; each raises :class:`QueryInterrupted`.
+    def interrupt(self, scope: object | None = None) -> None:
+        """Cancel every query this engine runs now (or only ``scope``'s); each raises :class:`QueryInterrupted`.
 
         Spark may not have started a query's jobs yet when this is called, so
         the query is interrupted again until it has ended.
         """
         with self._lock:
-            running = list(self._running.values())
+            running = [each for each in self._running.values() if scope is None or each.scope is scope]
         for each in running:
             each.cancelled.set()
             threading.Thread(target=self._keep_interrupting, args=(each,), daemon=True).start()
@@ -396,12 +427,32 @@ class SparkEngine:
 
     def _new_session(self) -> Any:
         if _session_is_connect(self._root):
-            from pyspark.sql import SparkSession
+            from pyspark.sql.connect.session import SparkSession as ConnectSession
 
             if self._master is None:
                 raise SparkUnavailable("a Spark Connect engine needs its sc:// URL to open sessions")
-            return _prepare(SparkSession.builder.remote(self._master).create())
+            return _prepare(ConnectSession.builder.remote(self._master).create())
         return _prepare(self._root.newSession())
+
+
+class SparkScope:
+    """Queries of one computation on a :class:`SparkEngine`: an engine of its own for the metrics, whose
+    interrupt cancels these queries only, and every later one (the computation is over)."""
+
+    dialect: Dialect = SPARK
+
+    def __init__(self, engine: SparkEngine) -> None:
+        self._engine = engine
+        self._interrupted = False
+
+    def rows(self, query: Query) -> list[dict[str, Any]]:
+        if self._interrupted:
+            raise QueryInterrupted("the computation was interrupted")
+        return self._engine._rows(query, self)
+
+    def interrupt(self) -> None:
+        self._interrupted = True
+        self._engine.interrupt(self)
 
 
 # --- values ---------------------------------------------------------------------------------

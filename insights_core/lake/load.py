@@ -361,7 +361,7 @@ class _SparkLoad:
         self._derived("incoming_derived", "incoming_sessions", "incoming", channel_rules, group_rules)
         kept = [column for column in journeys.JOURNEY_SESSION_COLUMNS if column not in derive.DERIVED_COLUMNS]
         new = ", ".join([f"i.{column}" for column in kept] + [f"d.{column}" for column in derive.DERIVED_COLUMNS])
-        stored_columns = ", ".join(journeys.JOURNEY_SESSION_COLUMNS)
+        stored_columns = ", ".join([*kept, *derive.DERIVED_COLUMNS])  # UNION ALL matches by position
         stored = "" if self.replace else (
             f"SELECT {stored_columns} FROM {{stored_sessions}}"
             " WHERE user_id IN (SELECT user_id FROM {journey_users})"

@@ -397,6 +397,37 @@ def copy_store(con: duckdb.DuckDBPyConnection, lake: Lake) -> LakeVersion:
     return version
 
 
+def lake_duckdb(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose tables (in the catalog ``store``, as :func:`insights_core.connect` names it) are
+    views over the current version's Parquet files: how the dashboard's filter menus and data summary
+    (``insights_core.catalog``) read a local lake without Spark.
+    """
+    from ..store.connection import CATALOG, new_engine
+    from ..store.schema import TABLES
+
+    if not lake.location.local:
+        raise LakeError(f"{lake.uri}: the dashboard reads filter values from a local lake only; copy it to a path")
+    tables = lake.tables()
+    con = new_engine()
+    try:
+        con.execute(f"ATTACH ':memory:' AS {CATALOG}")
+        con.execute(f"USE {CATALOG}")
+        for name, table in tables.tables.items():
+            names = ", ".join(f'"{column}"' for column, _ in table.columns)
+            if table.rows:
+                files = _sql_text(table.uri[len("file://"):] + "/**/*.parquet")
+                con.execute(
+                    f'CREATE VIEW "{name}" AS SELECT {names}'
+                    f" FROM read_parquet('{files}', hive_partitioning = false, union_by_name = true)"
+                )
+            else:
+                con.execute(TABLES[name])
+        return con
+    except BaseException:
+        con.close()
+        raise
+
+
 def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 

@@ -148,3 +148,21 @@ def test_locations(given, uri):
     location = locate(given)
     assert location.local
     assert location.uri == (uri or "file://" + os.path.abspath(given))
+
+
+def test_the_dashboard_catalog_reads_a_local_lake_as_the_store(store, tmp_path):
+    """The dashboard on Spark (docs/scale.md#running-on-spark): filter menus, span and summary read from the
+    lake's Parquet files with DuckDB are the store's own."""
+    from insights_core import catalog
+    from insights_core.lake import lake_duckdb
+
+    lake = Lake(tmp_path / "lake")
+    copy_store(store, lake)
+    con = lake_duckdb(lake)
+    try:
+        for read in (catalog.session_span, catalog.available_filters, catalog.all_filter_values, catalog.store_summary):
+            assert read(con) == read(store), read.__name__
+        params = insights_core.parse_params({"start_date": "2025-07-01", "end_date": "2025-07-31", "medium": "cpc"})
+        assert catalog.matching_values(con, params) == catalog.matching_values(store, params)
+    finally:
+        con.close()

@@ -50,8 +50,8 @@ SPARK_DEFAULTS = {
     "spark.cores.max": "2",
     "spark.driver.memory": "768m",
     # Small data: few shuffle partitions, no UI, no progress bars, quiet logs.
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "4",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.log.level": "WARN",

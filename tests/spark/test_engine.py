@@ -27,7 +27,7 @@ from spark_support import example_dataset
 from test_compute_vs_reference import _load, datasets, parameter_sets
 
 SPARK_EXAMPLES = settings(
-    max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    max_examples=2, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 """A few examples, never shrunk: each one loads a lake and runs several Spark jobs."""

@@ -69,7 +69,7 @@ def store(tmp_path):
     con.close()
 
 
-@settings(max_examples=2, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=1, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data(), dataset=datasets())
 def test_loads_store_what_duckdb_stores(spark, tmp_path_factory, data, dataset):

@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 CHROMIUM := /usr/bin/chromium
 INSIGHTS_DB ?= data/insights.duckdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test bench browser clean
+.PHONY: install run test bench browser spark java clean
 
 install: $(STAMP)
 
@@ -17,6 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# PySpark (the spark extra: Spark itself and the Spark Connect client) for the Spark engine's tests
+# and benchmark; `make run` does without it. Reinstalled only when pyproject.toml changes.
+spark: $(SPARK_STAMP) java
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+# Spark runs on Java 17: Debian's JRE when no `java` is on the PATH; never a downloaded JDK.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
 
 # Debian's Chromium for the real-browser tests; never a downloaded browser build.
 browser: $(CHROMIUM)
@@ -28,10 +43,11 @@ $(CHROMIUM):
 run: install
 	INSIGHTS_DB=$(INSIGHTS_DB) $(BIN)/streamlit run app.py
 
-test: install browser
-	$(BIN)/pytest
+# INSIGHTS_REQUIRE_SPARK: the Spark tests fail instead of skipping when Spark cannot start.
+test: install browser spark
+	INSIGHTS_REQUIRE_SPARK=1 $(BIN)/pytest
 
-bench: install
+bench: install spark
 	$(BIN)/python -m benchmarks.run
 
 clean:

@@ -11,6 +11,9 @@ then, each in a fresh process (so peak RSS is the step's own):
   pass plus one GROUP BY channel pass over the same stored sessions;
 * **attribution**: ``compute_attribution`` next to ``compute_insights`` with
   the same parameters, alternating in one process;
+* **Spark**: load, ``compute_insights`` and ``compute_attribution`` on a
+  two-worker Spark standalone cluster next to DuckDB, same files, same run
+  (``benchmarks/bench_spark.py``, at ``--spark-scales``);
 * **load memory**: peak RSS of the ``insights load`` command itself (a
   subprocess, default memory limit) at each of ``--rss-scales``, with the
   ratio to the smallest, since a load's memory must not grow with the data.
@@ -47,6 +50,10 @@ def main() -> None:
     parser.add_argument("--skip-api", action="store_true", help="skip the HTTP API benchmark")
     parser.add_argument("--skip-dashboard", action="store_true", help="skip the dashboard benchmark")
     parser.add_argument(
+        "--spark-scales", default="1000000",
+        help="session counts for the Spark-next-to-DuckDB table, comma-separated ('' to skip)",
+    )
+    parser.add_argument(
         "--rss-scales", default="1000000,5000000,10000000",
         help="session counts for the load peak-RSS table, comma-separated ('' to skip)",
     )
@@ -62,6 +69,11 @@ def main() -> None:
         rows.append(_measure_scale(sessions, files, args.repeat))
     sections = [_core_table(rows)]
     sections.append(_attribution_table([_attribution_vs_insights(sessions, args.repeat) for sessions in scales]))
+    spark_scales = [int(text) for text in args.spark_scales.split(",") if text.strip()]
+    if spark_scales:
+        from benchmarks import bench_spark
+
+        sections.append(bench_spark.run(spark_scales, args.repeat))
     rss_scales = [int(text) for text in args.rss_scales.split(",") if text.strip()]
     if rss_scales:
         sections.append(_load_memory_table([_load_memory(sessions) for sessions in rss_scales]))

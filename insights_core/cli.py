@@ -25,6 +25,7 @@ from .api.limits import LIMIT_OPTIONS, limits_from
 from .attribution import compute_attribution
 from .auth import keys as apikeys
 from .auth.settings import SettingsFile
+from .engines.choice import ENGINES, FLAG_NAMES, EngineSettings, EngineSettingsError, engine_settings
 from .ingest import MEMORY_LIMIT_VARIABLE, LoadError, load
 from .metrics import compute_breakdown, compute_insights, compute_timeseries, to_json
 from .params import (
@@ -64,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ParameterError, LoadError, StoreError, UsageError, channels.ChannelRulesError, apikeys.ApiKeyError) as error:
+    except (ParameterError, LoadError, StoreError, UsageError, channels.ChannelRulesError, apikeys.ApiKeyError,
+            EngineSettingsError) as error:
         _fail(str(error))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     load_parser = commands.add_parser("load", help="load sessions and conversions (CSV or Parquet) into a database")
-    _add_db(load_parser)
+    _add_db(load_parser, spark=True)
     load_parser.add_argument("--sessions", metavar="FILE", help="sessions file or glob (docs/data.md#sessions)")
     load_parser.add_argument("--conversions", metavar="FILE", help="conversions file or glob (docs/data.md#conversions)")
     load_parser.add_argument("--replace", action="store_true", help="replace the stored data instead of appending")
@@ -170,8 +172,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, type=Path, metavar="DB", help="the DuckDB database file")
+def _add_db(parser: argparse.ArgumentParser, *, spark: bool = False) -> None:
+    """``--db``; with ``spark``, also the choice of engine (docs/scale.md#running-on-spark), and then ``--db``
+    is required with the DuckDB engine only."""
+    if not spark:
+        parser.add_argument("--db", required=True, type=Path, metavar="DB", help="the DuckDB database file")
+        return
+    parser.add_argument("--db", type=Path, metavar="DB", help="the DuckDB database file (the DuckDB engine)")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default=None,
+        help="duckdb: the file named by --db (default); spark: Apache Spark over the lake named by --lake",
+    )
+    parser.add_argument("--lake", metavar="URI", help="the Spark engine's lake: a path or URI such as s3a://bucket/insights")
+    parser.add_argument(
+        "--spark-master", metavar="URL",
+        help="where Spark runs: local[N] (default local[*]), spark://HOST:PORT or a Spark Connect sc://HOST:PORT",
+    )
+
+
+def _engine_of(args: argparse.Namespace) -> EngineSettings:
+    """The engine a command runs on, from its flags; the DuckDB engine needs --db."""
+    settings = engine_settings(args.engine, args.lake, args.spark_master, names=FLAG_NAMES)
+    if not settings.spark and args.db is None:
+        raise UsageError("the following arguments are required: --db (or --engine spark --lake URI)")
+    if settings.spark and args.db is not None:
+        raise UsageError("--db names a DuckDB file; the Spark engine reads --lake instead")
+    return settings
+
+
+def _spark_refused(error: Exception) -> UsageError:
+    """A lake or a Spark setting that cannot be used is the user's to fix: a one-line usage error."""
+    return UsageError(str(error))
 
 
 # --- the query commands: one declaration each, the same flags for all ----------------------------
@@ -250,7 +281,7 @@ def parameter_flag(name: str) -> str:
 def add_query_command(commands: Any, command: QueryCommand) -> argparse.ArgumentParser:
     """Add ``command``: ``--db``, ``--params``, one flag per parameter of its endpoint, ``--format``."""
     parser = commands.add_parser(command.name, help=command.help)
-    _add_db(parser)
+    _add_db(parser, spark=True)
     parser.add_argument("--params", metavar="JSON", help="the request body, e.g. '{\"source\": \"google.com\"}'")
     for name in ENDPOINT_PARAMETERS[command.endpoint]:
         metavar, help_text = PARAMETER_FLAGS[name]
@@ -295,6 +326,7 @@ def _run_load(args: argparse.Namespace) -> int:
     if (args.sessions is None and args.conversions is None and args.channel_rules is None
             and args.channel_group_rules is None):
         raise UsageError("give --sessions and/or --conversions (or --channel-rules, --channel-group-rules)")
+    settings = _engine_of(args)
     rules = channels.read_rules_file(args.channel_rules) if args.channel_rules else None
     try:
         group_rules = (
@@ -302,6 +334,8 @@ def _run_load(args: argparse.Namespace) -> int:
         )
     except channel_groups.ChannelGroupRulesError as error:
         raise UsageError(str(error)) from None
+    if settings.spark:
+        return _run_spark_load(args, settings, rules, group_rules)
     store_file = _writable_store(args.db)
     with store_file.edit(waiting=lambda: _say(f"waiting for another writer of {args.db} to finish")) as con:
         report = load(
@@ -309,6 +343,28 @@ def _run_load(args: argparse.Namespace) -> int:
             replace=args.replace, channel_rules=rules, channel_group_rules=group_rules,
             progress=_stage_printer(), memory_limit=args.memory_limit,
         )
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _run_spark_load(args: argparse.Namespace, settings: EngineSettings, rules: Any, group_rules: Any) -> int:
+    """docs/scale.md#loading-on-spark: the same rules and report, a new version of the lake."""
+    from .engines.spark import SparkUnavailable, spark_session
+    from .lake import Lake, LakeError
+    from .lake.load import load as spark_load
+
+    try:
+        lake = Lake(settings.lake or "")
+        _say(f"starting Spark on {settings.master}")
+        session = spark_session(settings.master, app_name="insights load")
+        report = spark_load(
+            session, lake, args.sessions, args.conversions,
+            replace=args.replace, channel_rules=rules, channel_group_rules=group_rules,
+            progress=_stage_printer(), waiting=lambda: _say(f"waiting for another load into {lake.uri} to finish"),
+        )
+    except (LakeError, SparkUnavailable) as error:
+        raise _spark_refused(error) from None
     for line in report.lines():
         print(line)
     return 0
@@ -354,9 +410,13 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_query_command(command: QueryCommand, args: argparse.Namespace) -> int:
     """Parse the parameters (before opening the store), compute on a snapshot, print JSON or the CSV table."""
+    settings = _engine_of(args)
     params = command.parse(request_body(args, ENDPOINT_PARAMETERS[command.endpoint]))
-    with StoreFile(args.db).snapshot() as con:
-        answer = command.compute(con, params)
+    if settings.spark:
+        answer = _spark_answer(command, settings, params)
+    else:
+        with StoreFile(args.db).snapshot() as con:
+            answer = command.compute(con, params)
     if args.format == "csv":
         if "message" in answer:
             _say(answer["message"])  # the table is then the header alone; say why on stderr
@@ -364,6 +424,19 @@ def _run_query_command(command: QueryCommand, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(to_json(answer))
     return 0
+
+
+def _spark_answer(command: QueryCommand, settings: EngineSettings, params: Any) -> dict[str, Any]:
+    """The answer computed by Spark over the lake's current version (docs/scale.md#running-on-spark)."""
+    from .engines.choice import spark_engine
+    from .engines.spark import SparkUnavailable
+    from .lake import LakeError
+
+    try:
+        engine = spark_engine(settings, app_name=f"insights {command.name}")
+        return command.compute(engine, params)
+    except (LakeError, SparkUnavailable) as error:
+        raise _spark_refused(error) from None
 
 
 def _limit_type(option: Any) -> Callable[[str], Any]:
@@ -376,7 +449,10 @@ def _limit_type(option: Any) -> Callable[[str], Any]:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from .engines.choice import from_environment
+
     _existing_store(args.db)
+    settings = from_environment(os.environ)
     env_keys = apikeys.env_keys()
     try:
         limits = limits_from(os.environ, {option.name: getattr(args, option.name) for option in LIMIT_OPTIONS})
@@ -393,13 +469,30 @@ def _run_serve(args: argparse.Namespace) -> int:
         )
     from .api import app  # FastAPI and uvicorn load only for this command
 
-    _say(f"serving {args.db} at http://{args.host}:{args.port}/api/v1/insights"
+    engine = None
+    if settings.spark:
+        engine = _spark_server_engine(settings)
+    _say(f"serving {settings.describe() if settings.spark else args.db} at http://{args.host}:{args.port}/api/v1/insights"
          f" (docs at /docs, {stored_keys} stored and {len(env_keys)} environment key(s);"
          f" {limits.max_computations} computations at once, {limits.max_queued} queued,"
          f" {limits.query_timeout:g} s per computation)")
     app.serve(args.db, args.host, args.port, require_auth=not args.insecure_no_auth, env_keys=env_keys,
-              limits=limits)
+              limits=limits, engine=engine)
     return 0
+
+
+def _spark_server_engine(settings: EngineSettings) -> Any:
+    """The server's Spark engine (INSIGHTS_ENGINE=spark), refused at start when the lake cannot be read."""
+    from .engines.choice import spark_engine
+    from .engines.spark import SparkUnavailable
+    from .lake import LakeError
+
+    try:
+        engine = spark_engine(settings, app_name="insights serve")
+        engine.ready()
+    except (LakeError, SparkUnavailable) as error:
+        raise _spark_refused(error) from None
+    return engine
 
 
 def _existing_store(path: Path) -> StoreFile:

@@ -239,8 +239,8 @@ def test_every_endpoint_gets_params_one_flag_per_parameter_and_format(endpoint):
     parser, _ = _endpoint_parser(endpoint)
     [sub] = [action for action in parser._actions if action.dest == "command"][0].choices.values()
     flags = {option for action in sub._actions for option in action.option_strings if option.startswith("--")}
-    assert flags == {"--help", "--db", "--params", "--format",
-                     *(parameter_flag(name) for name in ENDPOINT_PARAMETERS[endpoint])}
+    assert flags == {"--help", "--db", "--engine", "--lake", "--spark-master", "--params", "--format",
+                     *(parameter_flag(name) for name in ENDPOINT_PARAMETERS[endpoint])}  # docs/scale.md#running-on-spark
 
 
 def test_numeric_flags_become_numbers_and_bad_ones_name_the_parameter():

@@ -341,12 +341,15 @@ def create_app(
     limits: Limits | None = None,
     usage_interval: float = 5.0,
     endpoints: Sequence[Endpoint] = ENDPOINTS,
+    engine: Any = None,
 ) -> FastAPI:
     """The API over the store at ``db_path``.
 
     ``env_keys`` defaults to ``INSIGHTS_API_KEYS``; with ``require_auth=False``
     (``--insecure-no-auth``) every request is answered without a key.
-    ``limits`` defaults to :class:`Limits`' defaults.
+    ``limits`` defaults to :class:`Limits`' defaults. ``engine``, a Spark
+    engine over a lake (docs/scale.md#running-on-spark), answers instead of
+    the store, whose settings file still holds the keys.
     """
     limits = limits or Limits()
     store_file = StoreFile(db_path)
@@ -407,7 +410,7 @@ def create_app(
 
     dependencies = [Security(authenticate)] if require_auth else []
     for endpoint in endpoints:
-        _add_endpoint(app, endpoint, store_file, gate, limits, dependencies)
+        _add_endpoint(app, endpoint, store_file, gate, limits, dependencies, engine)
 
     @app.get(
         HEALTH,
@@ -424,6 +427,9 @@ def create_app(
     )
     async def health() -> JSONResponse:
         def probe() -> None:
+            if engine is not None:
+                engine.ready()
+                return
             with store_file.snapshot():
                 pass
 
@@ -440,11 +446,14 @@ def create_app(
 
 
 def _add_endpoint(app: FastAPI, endpoint: Endpoint, store_file: StoreFile, gate: ComputationGate,
-                  limits: Limits, dependencies: list[Any]) -> None:
+                  limits: Limits, dependencies: list[Any], engine: Any = None) -> None:
     """Route ``POST endpoint.path`` through the shared request path (see the module docstring)."""
 
     def work(params: Any) -> Callable[[Cancellation], bytes]:
         def compute(cancellation: Cancellation) -> bytes:
+            if engine is not None:
+                document = endpoint.compute(cancellation.track_engine(engine), params)
+                return endpoint.serialise(document).encode("utf-8")
             with store_file.snapshot() as con:
                 try:
                     document = endpoint.compute(cancellation.track(con), params)
@@ -751,6 +760,7 @@ def _openapi(app: FastAPI, endpoints: Sequence[Endpoint]) -> dict[str, Any]:
 def serve(
     db_path: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
     require_auth: bool = True, env_keys: Sequence[str] | None = None, limits: Limits | None = None,
+    engine: Any = None,
 ) -> None:
     """Run the API with uvicorn until interrupted (``insights serve``)."""
     import uvicorn
@@ -760,7 +770,7 @@ def serve(
     log_config = {**LOGGING_CONFIG, "loggers": {
         **LOGGING_CONFIG["loggers"], "insights": {"handlers": ["default"], "level": "INFO", "propagate": False},
     }}
-    app = create_app(db_path, require_auth=require_auth, env_keys=env_keys, limits=limits)
+    app = create_app(db_path, require_auth=require_auth, env_keys=env_keys, limits=limits, engine=engine)
     uvicorn.Server(uvicorn_config(app, host, port, limits, log_config=log_config)).run()
 
 

@@ -165,12 +165,23 @@ class Cancellation:
 
     def __init__(self) -> None:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._scopes: list[Any] = []
         self._lock = threading.Lock()
         self.interrupted = False
 
     def track(self, connection: duckdb.DuckDBPyConnection) -> DuckDBEngine:
         """An engine over ``connection`` for the compute functions, its cursors under this cancellation."""
         return DuckDBEngine(_TrackedConnection(connection, self))  # type: ignore[arg-type]
+
+    def track_engine(self, engine: Any) -> Any:
+        """An engine with ``scope()`` (Spark, docs/scale.md#running-on-spark) as one for this computation only:
+        :meth:`interrupt` cancels its queries, not other computations'."""
+        scope = engine.scope()
+        with self._lock:
+            if self.interrupted:
+                raise Cancelled("the computation was cancelled")
+            self._scopes.append(scope)
+        return scope
 
     def _cursor(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -185,6 +196,9 @@ class Cancellation:
         with self._lock:
             self.interrupted = True
             cursors = list(self._cursors)
+            scopes = list(self._scopes)
+        for scope in scopes:
+            scope.interrupt()
         for cur in cursors:
             try:
                 cur.interrupt()

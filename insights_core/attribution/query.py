@@ -211,7 +211,7 @@ def _paths(dialect: Dialect) -> str:
     """docs/metrics.md#paths: each conversion's channels with consecutive repeats collapsed, grouped; the
     ones ranked within ``top_paths`` by (conversions desc, value desc) are the candidates, whose ties the
     answer breaks by the joined path."""
-    piece = "CAST(length(channel) AS VARCHAR) || ':' || channel"
+    piece = "CAST(length(channel) AS STRING) || ':' || channel"  # STRING: both engines' text type (Spark's VARCHAR needs a length)
     return f"""\
     SELECT path_key, conversions, value,
            rank() OVER (ORDER BY conversions DESC, value DESC) AS rank

@@ -498,6 +498,7 @@ def test_serve_starts_with_a_stored_key(db, capsys, served):
     assert status == 0 and "WARNING" not in err
     [call] = served
     assert call.pop("limits") == Limits()
+    assert call.pop("engine") is None  # the store's own DuckDB engine (Spark only when asked, docs/scale.md)
     assert call == {"db": db, "host": "0.0.0.0", "port": 9000, "require_auth": True, "env_keys": []}
 
 

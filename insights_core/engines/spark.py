@@ -528,7 +528,13 @@ class _ProgressTracker:
             self.callback(min(done, self.total), self.total)
 
     def finish(self) -> None:
-        """The query has returned: every task it needed is done."""
+        """The query has returned: every task it needed is done. A query quicker than the first poll is
+        looked up once now, so its progress is reported too."""
+        if not self.total:
+            try:
+                self.once()
+            except Exception:  # noqa: BLE001 - progress is advisory
+                pass
         if self.total:
             self.callback(self.total, self.total)
 

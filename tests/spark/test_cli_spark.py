@@ -39,11 +39,9 @@ c3,s6,2025-07-09T08:05:00Z,https://acme.test/demo,hubspot_form,99
 """
 MORE_SESSIONS = "session_id,user_id,started_at\ns7,u4,2025-07-10T10:00:00Z\ns8,u1,2025-07-11T10:00:00Z\n"
 WINDOW = ["--start-date", "2025-07-01", "--end-date", "2025-07-31"]
-QUERIES = [
-    ["query", *WINDOW],
+QUERIES = [  # one run of each command (each costs a client and a Spark job); JSON and CSV both appear
     ["query", *WINDOW, "--channel-group", "Paid Search", "--format", "csv"],
     ["attribution", *WINDOW, "--conversions", "all"],
-    ["attribution", *WINDOW, "--format", "csv"],
     ["timeseries", *WINDOW, "--interval", "week"],
     ["breakdown", *WINDOW, "--dimension", "campaign", "--format", "csv"],
 ]

@@ -163,12 +163,7 @@ class StoreFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = open_lock_file(self.lock_path)
         try:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if waiting is not None:
-                    waiting()
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            lock_exclusively(lock, waiting)
             self._remove_abandoned_copies()
             with self._working_copy() as copy:
                 try:
@@ -251,6 +246,17 @@ class StoreFile:
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
+
+
+def lock_exclusively(descriptor: int, waiting: Callable[[], None] | None) -> None:
+    """Take the exclusive lock on an open lock file, blocking; ``waiting`` is called once first if another
+    writer holds it (so a command can say it is waiting). Closing the descriptor releases the lock."""
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if waiting is not None:
+            waiting()
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
 
 
 def open_lock_file(path: Path, error_type: type[Exception] = StoreError) -> int:

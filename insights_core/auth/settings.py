@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import errno
-import fcntl
 import json
 import os
 import stat
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..store import StoreError
-from ..storefile import describe_file_kind as _kind, fsync_directory as _fsync_directory, open_lock_file
+from ..storefile import describe_file_kind as _kind, fsync_directory as _fsync_directory, lock_exclusively, open_lock_file
 
 SUFFIX = ".settings.json"
 FORMAT_KEY = "insights_settings"
@@ -138,12 +137,7 @@ class SettingsFile:
     def _locked(self, waiting: Callable[[], None] | None) -> Iterator[None]:
         descriptor = open_lock_file(self.lock_path, SettingsError)
         try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if waiting is not None:
-                    waiting()
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            lock_exclusively(descriptor, waiting)
             yield
         finally:
             os.close(descriptor)  # releases the lock

@@ -28,7 +28,6 @@ names them and moves the pointer, through PyArrow's file systems.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -44,6 +43,7 @@ from typing import Any, Callable, Iterator, Mapping
 import duckdb
 
 from ..engines.spark import ParquetTable, Tables
+from ..storefile import lock_exclusively
 
 LAKE_FORMAT = 1
 """The layout's own version, in the pointer and every manifest."""
@@ -260,12 +260,7 @@ class Lake:
         lock_path = Path(self.location.path) / LOCK
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if waiting is not None:
-                    waiting()
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            lock_exclusively(descriptor, waiting)
             yield
         finally:
             os.close(descriptor)

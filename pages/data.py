@@ -55,9 +55,10 @@ def data_page(store: data.Store) -> None:
     summary = store.summary()
 
     st.title("Data")
+    slot = st.empty()  # drawn on every run, so the message coming and going moves nothing below it
     flash = st.session_state.pop(_FLASH, None)
     if flash:
-        st.success("\n\n".join(markdown_text(line) for line in flash), icon=":material/check_circle:")
+        slot.success("\n\n".join(markdown_text(line) for line in flash), icon=":material/check_circle:")
 
     st.subheader("What is stored")
     st.caption(f"Database: {markdown_text(store.file.path)} (set INSIGHTS\\_DB to use another file)")

@@ -53,10 +53,13 @@ def draw(slot: Any, page: Any, view: View) -> None:
     with slot:
         st.subheader("Saved views", help="Named links to views of the data, kept beside the store (in its settings "
                                          "file) for everyone who opens this dashboard. A click opens one.")
+        # The message has a slot of its own, drawn on every run: an element that came and went would move
+        # everything below it, and the expander (moved) would be redrawn closed under the user's pointer.
+        message_slot = st.empty()
         message = st.session_state.pop(_MESSAGE, None)
         if message is not None:
             level, text = message
-            (st.success if level == "success" else st.error)(text, icon=":material/bookmark:")
+            (message_slot.success if level == "success" else message_slot.error)(text, icon=":material/bookmark:")
         try:
             saved = views.all()
         except SettingsError as error:

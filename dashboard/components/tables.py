@@ -98,9 +98,10 @@ def breakdown_table(answer: Mapping[str, Any], view: View, *, filters: Sequence[
 
 def show_drill_notice() -> None:
     """The message a drill-down left for this run, if any (a row that cannot be a filter)."""
+    slot = st.empty()  # drawn on every run, so the notice coming and going moves nothing below it
     notice = st.session_state.pop(DRILL_NOTICE, None)
     if notice:
-        st.info(notice, icon=":material/filter_alt_off:")
+        slot.info(notice, icon=":material/filter_alt_off:")
 
 
 def _selectable(container: Any, frame: pd.DataFrame, config: Mapping[str, Any], column: str, filter_name: str,

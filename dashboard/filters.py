@@ -77,7 +77,8 @@ PAGE_KEYS: tuple[str, ...] = (INTERVAL, DIMENSION)
 
 BROWSER_HELPERS = """
 <style>
-/* The share link's copy button: always visible, not only on hover (touch screens have no hover). */
+/* A link's copy button: always visible, not only on hover (touch screens have no hover). */
+[data-testid="stPopoverBody"] [data-testid="stCode"] > div:has([data-testid="stElementToolbarButton"]),
 [data-testid="stSidebar"] [data-testid="stCode"] > div:has([data-testid="stElementToolbarButton"]) {
   opacity: 1 !important; visibility: visible !important;
 }
@@ -301,13 +302,23 @@ def _reset() -> None:
     state[_LAST_WINDOW] = (None, None)
 
 
+SHARE_LABEL = "Share this view"
+
+
 def _share_link(container: Any, view: View) -> None:
+    """The view's link, with a copy button, behind a "Share this view" button.
+
+    In a popover, not on the sidebar itself: the code element that carries the
+    copy button brings a syntax highlighter whose start-up costs the browser a
+    second or more of work, and a popover's content is drawn only when opened,
+    so a page's numbers show without waiting for it.
+    """
     base_url = st.context.url or "http://localhost:8501/"
     reopens = ("the last 30 days up to the moment it is opened" if view.window.default
                else "these dates")
-    container.caption(f":material/link: **Share this view**: the link reopens {reopens} with these filters. "
-                      "Copy it with the button at its right.")
-    container.code(view.share_url(base_url), language=None, wrap_lines=True)
+    with container.popover(SHARE_LABEL, icon=":material/link:", width="stretch"):
+        st.caption(f"The link reopens {reopens} with these filters. Copy it with the button at its right.")
+        st.code(view.share_url(base_url), language=None, wrap_lines=True)
 
 
 def _day(day: date) -> str:

@@ -97,7 +97,8 @@ def attribution_page(view: View, store: data.Store) -> None:
             alt=parts.path_lengths_alt(answer), table=parts.path_lengths_frame(answer), key="attribution_lengths",
         )
 
-    with st.expander("The same question from the command line"):
+    # A popover is drawn only when opened: its code element's highlighter would otherwise start with the page.
+    with st.popover("The same question from the command line", icon=":material/terminal:"):
         st.code(f"insights attribution --db {shlex.quote(str(store.file.path))} "
                 f"--params {shlex.quote(json.dumps(params.to_request(), ensure_ascii=False))}",
                 language="bash", wrap_lines=True)

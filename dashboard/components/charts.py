@@ -42,14 +42,16 @@ def chart(
     column_config: Mapping[str, Any] | None = None,
     key: str,
 ) -> None:
-    """A chart under its title, with an accessible name, and its data in an expander below it.
+    """A chart under its title, with an accessible name, and its data as a table behind a button below it.
 
     ``title`` and ``description`` are our own words (Markdown); ``alt`` is
-    plain text for screen readers.
+    plain text for screen readers. The table is in a popover, which is drawn
+    only when opened (an expander's content is drawn with the page, closed or
+    not), so a page of charts shows its numbers without drawing their tables.
     """
     st.markdown(f"**{title}** — {description}")
     st.plotly_chart(figure, width="stretch", config=CHART_CONFIG, alt=alt, key=key)
-    with st.expander(f"{title} as a table"):
+    with st.popover(f"{title} as a table", icon=":material/table:"):
         st.dataframe(table, hide_index=True, width="stretch", column_config=column_config)
 
 

@@ -109,8 +109,11 @@ def _manage(store_path: Path, saved: list[SavedView], titles: dict[str, str], ba
             st.session_state.pop(CHOSEN_KEY, None)
         chosen = st.selectbox("Saved view", list(names), format_func=names.__getitem__, key=CHOSEN_KEY)
         saved_view = next(candidate for candidate in saved if candidate.id == chosen)
-        st.caption(f"Its link ({titles.get(saved_view.page, saved_view.page)} page):")
-        st.code(saved_view.url(base), language=None, wrap_lines=True)
+        # In a popover, drawn only when opened: the copy button's code element is costly to start (see
+        # dashboard.filters._share_link).
+        with st.popover("Its link", icon=":material/link:"):
+            st.caption(f"{titles.get(saved_view.page, saved_view.page)} page:")
+            st.code(saved_view.url(base), language=None, wrap_lines=True)
         st.text_input("New name", max_chars=NAME_LIMIT, key=RENAME_KEY)
         rename, delete = st.columns(2)
         rename.button("Rename", icon=":material/edit:", on_click=_rename, args=(store_path, chosen),

@@ -66,6 +66,14 @@ def sidebar(tab):
     return tab.get_by_test_id("stSidebar")
 
 
+def share_link(tab):
+    """Open the sidebar's "Share this view" popover; its link (a code element with a copy button)."""
+    sidebar(tab).get_by_role("button", name="Share this view").click()
+    link = tab.get_by_test_id("stPopoverBody").get_by_test_id("stCode")
+    expect(link).to_be_visible()
+    return link
+
+
 def test_a_url_opens_its_view_with_the_core_numbers(page, server, settled):
     query = {**JULY, "medium": "organic", "touch_scope": "first"}
     page.goto(server.view_url("", **query))
@@ -74,8 +82,7 @@ def test_a_url_opens_its_view_with_the_core_numbers(page, server, settled):
     expect(page.get_by_role("combobox", name="Medium")).to_have_value("organic")
     expect(page.get_by_role("radiogroup", name="Sessions counted").get_by_role("radio", name="First visits")).to_be_checked()
     assert query_of(page.url) == query
-    share = sidebar(page).get_by_test_id("stCode").first
-    assert query_of(share.inner_text().replace("\n", "")) == query
+    assert query_of(share_link(page).inner_text().replace("\n", "")) == query
 
 
 def test_changing_widgets_moves_the_url_and_the_numbers(page, server, settled, open_list):
@@ -303,8 +310,9 @@ def test_filter_lists_offer_the_values_under_the_other_filters_first(page, serve
 def test_the_share_links_copy_button_shows_without_hover(page, server, settled):
     page.goto(server.view_url("", **JULY))
     settled(page)
+    link = share_link(page)
     page.mouse.move(1300, 1000)
-    copy = sidebar(page).get_by_test_id("stCode").get_by_role("button", name="Copy to clipboard")
+    copy = link.get_by_role("button", name="Copy to clipboard")
     expect(copy).to_be_visible()
     assert copy.evaluate("(b) => { let e = b, o = 1; while (e) { o *= +getComputedStyle(e).opacity; e = e.parentElement; } return o; }") == 1
 
@@ -316,8 +324,8 @@ def test_charts_have_a_title_an_accessible_name_and_their_data_one_click_away(pa
     expect(page.get_by_text("Time to convert", exact=True)).to_have_count(1)
     chart = page.get_by_role("figure", name=re.compile("^Bar chart of converted users by time"))
     expect(chart).to_have_attribute("aria-label", re.compile(f"0-1 days: {bins['counts']['0-1 days']:,} "))
-    page.get_by_text("Time to convert as a table").click()
-    table = page.get_by_test_id("stExpander").filter(has_text="Time to convert as a table").get_by_test_id("stDataFrame")
+    page.get_by_role("button", name="Time to convert as a table").click()
+    table = page.get_by_test_id("stPopoverBody").get_by_test_id("stDataFrame")
     expect(table.locator("td").filter(has_text="7+ days")).to_have_count(1)
     expect(page.get_by_role("figure", name=re.compile("^Bar chart of converted users by the role"))).to_have_count(1)
     expect(page.get_by_text("Roles of each channel as a table")).to_have_count(1)
@@ -328,8 +336,9 @@ def test_charts_have_a_title_an_accessible_name_and_their_data_one_click_away(pa
     expect(trend_chart.locator(".scatterlayer .trace")).to_have_count(8)  # four counts, four dashed comparisons
     assert trend_chart.locator(".scatterlayer .js-line").evaluate_all(
         "(lines) => lines.filter(l => (l.style.strokeDasharray || '') !== '').length") == 4
-    page.get_by_text("Trend as a table").click()
-    rows = page.get_by_test_id("stExpander").filter(has_text="Trend as a table").get_by_test_id("stDataFrame")
+    page.keyboard.press("Escape")  # close the open table
+    page.get_by_role("button", name="Trend as a table").click()
+    rows = page.get_by_test_id("stPopoverBody").get_by_test_id("stDataFrame")
     expect(rows.locator("td").filter(has_text="2025-07-01")).to_have_count(1)
 
 

@@ -56,17 +56,25 @@ def insights_page(view: View, store: data.Store) -> None:
 
     metrics = document["overall_metrics"]
     compared = view.comparison
+    comparison_note = st.empty()
+    st.subheader("People", help="The people with a matching visit, and all their visits (docs/metrics.md#user-summary).")
+    people = st.empty()
+    if compared is not None:
+        # The numbers first: their changes need a second answer, the comparison's, and are drawn over them
+        # when it comes, so a new question shows its numbers after one computation, not two.
+        with people.container():
+            cards.metric_cards(cards.PEOPLE, metrics["user_summary"], None, None)
     before = store.insights(compared).get("overall_metrics") if compared is not None else None
     versus = comparison_label(view) if compared is not None else None
     if compared is not None and before is None:
-        st.caption("No one matches in the comparison period, so there are no changes to show.")
+        comparison_note.caption("No one matches in the comparison period, so there are no changes to show.")
         versus = None
 
     def section(name: str):
         return before[name] if before else None
 
-    st.subheader("People", help="The people with a matching visit, and all their visits (docs/metrics.md#user-summary).")
-    cards.metric_cards(cards.PEOPLE, metrics["user_summary"], section("user_summary"), versus)
+    with people.container():
+        cards.metric_cards(cards.PEOPLE, metrics["user_summary"], section("user_summary"), versus)
 
     trend_section(view, store)
 

@@ -22,12 +22,18 @@ def request_json(body: Mapping[str, str]) -> str:
     return json.dumps(dict(body), ensure_ascii=False)
 
 
-def curl_command(body: Mapping[str, str], api_url: str | None = None) -> str:
-    """The HTTP request (docs/api.md#http-api) that returns the same document, as a curl command."""
+ENDPOINTS = {"query": "insights", "timeseries": "timeseries", "breakdown": "breakdown"}
+"""Each ``insights`` command that answers a question, and the API endpoint (``/api/v1/…``) that gives the
+same document (docs/api.md#http-api)."""
+
+
+def curl_command(body: Mapping[str, str], api_url: str | None = None, command: str = "query") -> str:
+    """The HTTP request (docs/api.md#http-api) that returns the same document as ``insights COMMAND``, as a
+    curl command."""
     base = (api_url or os.environ.get("INSIGHTS_API_URL") or DEFAULT_API_URL).rstrip("/")
     return "\n".join(
         [
-            f"curl -sS -X POST {shlex.quote(base + '/api/v1/insights')} \\",
+            f"curl -sS -X POST {shlex.quote(f'{base}/api/v1/{ENDPOINTS[command]}')} \\",
             '  -H "Authorization: Bearer $INSIGHTS_API_KEY" \\',
             "  -H 'Content-Type: application/json' \\",
             f"  -d {shlex.quote(request_json(body))}",
@@ -35,9 +41,9 @@ def curl_command(body: Mapping[str, str], api_url: str | None = None) -> str:
     )
 
 
-def cli_command(body: Mapping[str, str], db_path: str) -> str:
-    """The ``insights query`` command that prints the same document."""
-    return f"insights query --db {shlex.quote(db_path)} --params {shlex.quote(request_json(body))}"
+def cli_command(body: Mapping[str, str], db_path: str, command: str = "query") -> str:
+    """The ``insights COMMAND`` (``query``, ``timeseries``, ``breakdown``) that prints the same document."""
+    return f"insights {command} --db {shlex.quote(db_path)} --params {shlex.quote(request_json(body))}"
 
 
 FILE_VALUE_LIMIT = 40

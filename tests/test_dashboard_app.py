@@ -7,6 +7,8 @@ dark mode) is in tests/browser.
 
 from __future__ import annotations
 
+import json
+import shlex
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -278,6 +280,14 @@ def test_export_page_shows_the_same_question_for_the_api_and_the_cli(app, store_
     assert f"insights query --db {store_path} --params '{explicit}'" in commands
     assert [button.label for button in at.get("download_button")] == ["Insights JSON", "Channels CSV"]
     assert "SPEC" not in texts(at)
+    # The trend and the breakdown of the same view, at its interval and dimension (docs/api.md#command-line).
+    for command, endpoint, setting in (("timeseries", "timeseries", {"interval": "day"}),
+                                       ("breakdown", "breakdown", {"dimension": "channel_group"})):
+        shown = [shlex.split(block) for block in commands if block.startswith(f"insights {command} ")]
+        assert len(shown) == 1 and shown[0][2:4] == ["--db", str(store_path)]
+        question = json.loads(shown[0][shown[0].index("--params") + 1])
+        assert question == {**json.loads(explicit), **setting} | ({"limit": 100} if command == "breakdown" else {})
+        assert any(block.startswith("curl ") and f"/api/v1/{endpoint}" in block for block in commands)
 
 
 def test_data_page_has_no_analysis_sidebar_and_keeps_the_view_for_the_way_back(app, store_path):

@@ -23,6 +23,16 @@ def test_curl_and_cli_carry_the_request_body():
     assert json.loads(cli[cli.index("--params") + 1]) == body
 
 
+def test_the_trend_and_the_breakdown_have_their_own_endpoint_and_command():
+    body = {"start_date": "2025-07-01T00:00:00Z", "end_date": "2025-07-31T23:59:59.999999Z", "interval": "week"}
+    for command, endpoint in (("timeseries", "/api/v1/timeseries"), ("breakdown", "/api/v1/breakdown")):
+        words = shlex.split(curl_command(body, "http://localhost:8000", command).replace("\\\n", " "))
+        assert words[4] == "http://localhost:8000" + endpoint
+        assert json.loads(words[words.index("-d") + 1]) == body
+        cli = shlex.split(cli_command(body, "/data/x.duckdb", command))
+        assert cli[:2] == ["insights", command] and json.loads(cli[cli.index("--params") + 1]) == body
+
+
 def test_file_names_carry_the_window_and_every_filter():
     whole_days = {"start_date": "2025-07-01T00:00:00Z", "end_date": "2025-07-31T23:59:59.999999Z"}
     assert file_stem(whole_days) == "insights_2025-07-01_2025-07-31"

@@ -208,7 +208,13 @@ def test_save_rename_delete_from_the_sidebar_never_write_the_store(store, monkey
     assert [view.name for view in SavedViews(store).all()] == ["Organic, 7-day lookback"]
     assert at.selectbox(key="saved_view_chosen").options == ["Organic, 7-day lookback"]
 
+    # Delete asks once more; "Keep it" keeps it.
     at = button(at, "Delete").click().run()
+    assert markdown_text("Organic, 7-day lookback") in at.warning[0].value and len(SavedViews(store).all()) == 1
+    at = button(at, "Keep it").click().run()
+    assert not at.warning and len(SavedViews(store).all()) == 1
+    at = button(at, "Delete").click().run()
+    at = button(at, "Delete it").click().run()
     assert at.success[0].value == f"Deleted “{markdown_text('Organic, 7-day lookback')}”."
     assert SavedViews(store).all() == []
     assert digest(store) == before

@@ -1,5 +1,5 @@
 """Saved views in the sidebar: the list (a click opens one), saving the current view under a name, renaming
-and deleting; each view's shareable URL one click away. Storage: :mod:`dashboard.saved_views`.
+and deleting (asked once more); each view's shareable URL one click away. Storage: :mod:`dashboard.saved_views`.
 
 Each saved view is listed as a plain link to its URL: opening one is
 opening that link (in the same tab), so the page starts afresh with the
@@ -36,6 +36,7 @@ _MESSAGE = "_saved_view_message"
 NAME_KEY = "saved_view_name"
 RENAME_KEY = "saved_view_new_name"
 CHOSEN_KEY = "saved_view_chosen"
+CONFIRM_KEY = "_saved_view_delete_asked"
 
 DEFAULT_PAGE = ROOT_PAGE
 
@@ -118,8 +119,15 @@ def _manage(store_path: Path, saved: list[SavedView], titles: dict[str, str], ba
         rename, delete = st.columns(2)
         rename.button("Rename", icon=":material/edit:", on_click=_rename, args=(store_path, chosen),
                       width="stretch", key="saved_view_rename")
-        delete.button("Delete", icon=":material/delete:", on_click=_delete, args=(store_path, chosen),
+        delete.button("Delete", icon=":material/delete:", on_click=_ask_to_delete, args=(chosen,),
                       width="stretch", key="saved_view_delete")
+        if st.session_state.get(CONFIRM_KEY) == chosen:  # a deletion cannot be undone: asked once more
+            st.warning(f"Delete “{markdown_text(saved_view.name)}” for everyone who opens this dashboard? "
+                       "The data is not touched.", icon=":material/delete:")
+            confirm, keep = st.columns(2)
+            confirm.button("Delete it", type="primary", on_click=_delete, args=(store_path, chosen),
+                           width="stretch", key="saved_view_delete_confirmed")
+            keep.button("Keep it", on_click=_keep, width="stretch", key="saved_view_keep")
 
 
 def _page_titles() -> dict[str, str]:
@@ -159,8 +167,17 @@ def _rename(store_path: Path, view_id: str) -> None:
     state[_MESSAGE] = ("success", f"Renamed to “{markdown_text(saved_view.name)}”.")
 
 
+def _ask_to_delete(view_id: str) -> None:
+    st.session_state[CONFIRM_KEY] = view_id
+
+
+def _keep() -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
 def _delete(store_path: Path, view_id: str) -> None:
     state = st.session_state
+    state.pop(CONFIRM_KEY, None)
     try:
         saved_view = SavedViews(store_path).delete(view_id)
     except (ViewError, SettingsError) as error:

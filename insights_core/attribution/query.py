@@ -66,7 +66,8 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         dialect.common_table("placed", _placed(p), materialized=True),
         dialect.common_table("touch_groups", _TOUCH_GROUPS),
         dialect.common_table("decay_groups", _decay_groups(dialect)),
-        dialect.common_table("journeys_without_conversion", _journeys_without_conversion(dialect, p)),
+        dialect.common_table("visits_without_conversion", _visits_without_conversion(dialect, p), materialized=True),
+        dialect.common_table("journeys_without_conversion", _JOURNEYS_WITHOUT_CONVERSION),
         dialect.common_table("journey_steps", _JOURNEY_STEPS),
         dialect.common_table("summary", _summary()),
         dialect.common_table("paths", _paths(dialect)),
@@ -166,22 +167,32 @@ def _decay_groups(dialect: Dialect) -> str:
     GROUP BY channel, converting_channel"""
 
 
-def _journeys_without_conversion(dialect: Dialect, p: dict[str, str]) -> str:
+def _visits_without_conversion(dialect: Dialect, p: dict[str, str]) -> str:
     """docs/metrics.md#data-driven: the sessions of cohort users who never converted that started at most
-    lookback_days before their last session, with the channel before each and whether it is the last."""
+    lookback_days before their last session, each with its place in the timeline and whether it is the last.
+    They are a run of consecutive timeline positions ending at the last session."""
     age = dialect.microseconds_between("s.started_at", "u.last_session_started_at")
-    previous = dialect.previous_value("channel", "user_key", "timeline_position")
     return f"""\
-    SELECT channel, is_last, {previous} AS previous_channel
+    SELECT s.user_key, s.timeline_position AS position, s.channel, s.timeline_position = u.session_count AS is_last
     FROM (
-        SELECT s.user_key, s.timeline_position, s.channel, s.timeline_position = u.session_count AS is_last
-        FROM (
-            SELECT user_key, session_count, last_session_started_at FROM users
-            WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)
-        ) u
-        JOIN sessions s ON s.user_key = u.user_key
-        WHERE {age} <= {p['lookback_us']}
-    ) t"""
+        SELECT user_key, session_count, last_session_started_at FROM users
+        WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)
+    ) u
+    JOIN sessions s ON s.user_key = u.user_key
+    WHERE {age} <= {p['lookback_us']}"""
+
+
+# The same visits with the channel of the visit before (NULL for the first kept one). The visit before is the
+# previous timeline position if it was kept, found by a join rather than a window ordered over every visit (a
+# sort of all of them, the statement's costliest step); a first session has none, so only later ones look.
+_JOURNEYS_WITHOUT_CONVERSION = """\
+    SELECT CAST(NULL AS STRING) AS previous_channel, channel, is_last FROM visits_without_conversion WHERE position = 1
+    UNION ALL
+    SELECT previous.channel, v.channel, v.is_last
+    FROM visits_without_conversion v
+    LEFT JOIN (SELECT user_key, position, channel FROM visits_without_conversion WHERE NOT is_last) previous
+      ON previous.user_key = v.user_key AND previous.position = v.position - 1
+    WHERE v.position > 1"""
 
 
 # docs/metrics.md#data-driven: every step of every path, counted by (channel before, channel, whether the path

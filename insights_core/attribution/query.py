@@ -14,7 +14,7 @@ is the same on every engine and whatever order the rows were summed in:
 - ``decay_groups``: the time-decay shares of the touchpoints before the
   converting one, as integers of 1/10^15 (``weights.DECAY_SHARE_SCALE``),
   summed per (channel, converting channel);
-- ``journey_steps``: the data-driven chain's steps over every path, counted;
+- ``chain_steps``: the data-driven chain's steps between states over every path, counted;
 - the number and value of the attributed conversions, their path lengths,
   and the candidates for the top conversion paths (each path written as
   ``<length>:<channel>`` pieces, which no channel text can make ambiguous).
@@ -29,6 +29,7 @@ from ..engines.base import Dialect, Query
 from ..metrics.cohort import matching_sessions_condition
 from ..params import AttributionParams
 from ..vocabulary import DIRECT_CHANNEL, PATH_LENGTH_KEYS
+from .markov import CONVERSION, NULL, START
 from .weights import DECAY_SHARE_SCALE, DECAY_WEIGHT_BITS, FIRST, LAST, MIDDLE, ONLY
 
 MICROSECONDS_PER_DAY = 86_400 * 1_000_000
@@ -38,7 +39,7 @@ LENGTH_COLUMNS: dict[str, str] = {key: f"length_{index + 1}" for index, key in e
 
 TOUCH_GROUP_COLUMNS = ("channel", "n", "slot", "last_non_direct", "touchpoints", "value")
 DECAY_GROUP_COLUMNS = ("channel", "converting_channel", "share_units", "value_units")
-STEP_COLUMNS = ("previous_channel", "channel", "ends", "converts", "steps")
+STEP_COLUMNS = ("origin", "target", "steps")
 PATH_COLUMNS = ("path_key", "conversions", "value")
 
 
@@ -68,7 +69,8 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         dialect.common_table("decay_groups", _decay_groups(dialect)),
         dialect.common_table("visits_without_conversion", _visits_without_conversion(dialect, p), materialized=True),
         dialect.common_table("journeys_without_conversion", _JOURNEYS_WITHOUT_CONVERSION),
-        dialect.common_table("journey_steps", _JOURNEY_STEPS),
+        dialect.common_table("journey_steps", _JOURNEY_STEPS, materialized=True),
+        dialect.common_table("chain_steps", _CHAIN_STEPS),
         dialect.common_table("summary", _summary()),
         dialect.common_table("paths", _paths(dialect)),
     ]
@@ -83,8 +85,7 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         listed("touch_groups", TOUCH_GROUP_COLUMNS, ["t.channel", "t.n", "t.slot", "t.last_non_direct"])
         + " AS touch_groups",
         listed("decay_groups", DECAY_GROUP_COLUMNS, ["t.channel", "t.converting_channel"]) + " AS decay_groups",
-        listed("journey_steps", STEP_COLUMNS, ["t.previous_channel", "t.channel", "t.ends", "t.converts"])
-        + " AS journey_steps",
+        listed("chain_steps", STEP_COLUMNS, ["t.origin", "t.target"]) + " AS chain_steps",
         listed("paths", PATH_COLUMNS, ["t.conversions DESC", "t.value DESC", "t.path_key"],
                where=f" WHERE t.rank <= {p['top_paths']}") + " AS paths",
     ]
@@ -205,6 +206,20 @@ _JOURNEY_STEPS = f"""\
         SELECT previous_channel, channel, is_last, false FROM journeys_without_conversion
     ) t
     GROUP BY previous_channel, channel, ends, converts"""
+
+
+# The chain's steps (docs/metrics.md#data-driven) from the counted journey steps: into each channel from the
+# one before or (start), and out of each path's last channel into its end. A few thousand rows rather than
+# every (channel before, channel, end) combination, so the answer reads and converts far fewer.
+_CHAIN_STEPS = f"""\
+    SELECT coalesce(previous_channel, '{START}') AS origin, channel AS target, sum(steps) AS steps
+    FROM journey_steps
+    GROUP BY coalesce(previous_channel, '{START}'), channel
+    UNION ALL
+    SELECT channel, CASE WHEN converts THEN '{CONVERSION}' ELSE '{NULL}' END, sum(steps)
+    FROM journey_steps
+    WHERE ends
+    GROUP BY channel, converts"""
 
 
 def _summary() -> str:

@@ -54,8 +54,5 @@ class MarkingDialect(Dialect):
     def microseconds_between(self, earlier: str, later: str) -> str:
         return f"<microseconds {earlier} to {later}>"
 
-    def previous_value(self, expression: str, partition: str, order: str) -> str:
-        return f"<previous {expression} in {partition} by {order}>"
-
     def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
         return f"<concat {element} by {', '.join(order_by)}>"

@@ -399,7 +399,6 @@ def test_the_statement_leaves_every_engine_specific_piece_to_the_dialect(body):
         assert duckdb_only not in text, duckdb_only
     for name in query.params:
         assert f"<param {name}>" in query.sql
-    assert "<previous channel in user_key by timeline_position>" in query.sql
     assert "<quotient d.weight x 1000000000000000 by w.weights>" in query.sql
 
 

@@ -82,11 +82,13 @@ def test_steps_out_of_an_end_or_into_the_start_are_not_a_chain():
 
 
 def test_counted_steps_make_the_chain():
-    """Steps into a channel from the one before ((start) when none), and out of a path's last channel into its end."""
-    chain = Chain.from_journey_steps([
-        {"previous_channel": None, "channel": "A", "ends": False, "converts": True, "steps": 2},
-        {"previous_channel": None, "channel": "A", "ends": True, "converts": False, "steps": 1},
-        {"previous_channel": "A", "channel": "B", "ends": True, "converts": True, "steps": 2},
+    """Steps between states as the statement counts them; a pair counted twice adds up."""
+    chain = Chain.from_counted_steps([
+        {"origin": START, "target": "A", "steps": 2},
+        {"origin": START, "target": "A", "steps": 1},
+        {"origin": "A", "target": NULL, "steps": 1},
+        {"origin": "A", "target": "B", "steps": 2},
+        {"origin": "B", "target": CONVERSION, "steps": 2},
     ])
     assert chain.steps == {(START, "A"): 3, ("A", NULL): 1, ("A", "B"): 2, ("B", CONVERSION): 2}
     assert chain.channels == ("A", "B")

@@ -55,7 +55,7 @@ def evidence_from(row: Mapping[str, Any]) -> Evidence:
         value_micros=micros(row["value"]),
         touch_groups=tuple(touch_groups),
         decay_groups=decay_groups,
-        chain=Chain.from_journey_steps(row["journey_steps"]),
+        chain=Chain.from_counted_steps(row["chain_steps"]),
     )
 
 

@@ -40,18 +40,12 @@ class Chain:
                 raise ValueError(f"not a step of the chain: {origin!r} -> {target!r} x {count}")
 
     @classmethod
-    def from_journey_steps(cls, rows: list[Mapping[str, Any]]) -> "Chain":
-        """The chain from counted steps into a channel: ``previous_channel`` (``None``: from ``(start)``),
-        ``channel``, ``ends`` (the path ends there, in ``(conversion)`` when ``converts``, else ``(null)``)
-        and ``steps``, how many."""
+    def from_counted_steps(cls, rows: list[Mapping[str, Any]]) -> "Chain":
+        """The chain from rows of ``origin``, ``target`` (states) and ``steps``, how many; a pair may repeat."""
         steps: dict[tuple[str, str], int] = {}
         for row in rows:
-            count, channel = int(row["steps"]), row["channel"]
-            into = (START if row["previous_channel"] is None else row["previous_channel"], channel)
-            steps[into] = steps.get(into, 0) + count
-            if row["ends"]:
-                out = (channel, CONVERSION if row["converts"] else NULL)
-                steps[out] = steps.get(out, 0) + count
+            pair = (row["origin"], row["target"])
+            steps[pair] = steps.get(pair, 0) + int(row["steps"])
         return cls(steps)
 
 

@@ -14,7 +14,7 @@ is the same on every engine and whatever order the rows were summed in:
 - ``decay_groups``: the time-decay shares of the touchpoints before the
   converting one, as integers of 1/10^15 (``weights.DECAY_SHARE_SCALE``),
   summed per (channel, converting channel);
-- ``journey_steps``: the data-driven chain's steps over every path, counted;
+- ``chain_steps``: the data-driven chain's steps between states over every path, counted;
 - the number and value of the attributed conversions, their path lengths,
   and the candidates for the top conversion paths (each path written as
   ``<length>:<channel>`` pieces, which no channel text can make ambiguous).
@@ -29,6 +29,7 @@ from ..engines.base import Dialect, Query
 from ..metrics.cohort import matching_sessions_condition
 from ..params import AttributionParams
 from ..vocabulary import DIRECT_CHANNEL, PATH_LENGTH_KEYS
+from .markov import CONVERSION, NULL, START
 from .weights import DECAY_SHARE_SCALE, DECAY_WEIGHT_BITS, FIRST, LAST, MIDDLE, ONLY
 
 MICROSECONDS_PER_DAY = 86_400 * 1_000_000
@@ -38,7 +39,7 @@ LENGTH_COLUMNS: dict[str, str] = {key: f"length_{index + 1}" for index, key in e
 
 TOUCH_GROUP_COLUMNS = ("channel", "n", "slot", "last_non_direct", "touchpoints", "value")
 DECAY_GROUP_COLUMNS = ("channel", "converting_channel", "share_units", "value_units")
-STEP_COLUMNS = ("previous_channel", "channel", "ends", "converts", "steps")
+STEP_COLUMNS = ("origin", "target", "steps")
 PATH_COLUMNS = ("path_key", "conversions", "value")
 
 
@@ -66,8 +67,10 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         dialect.common_table("placed", _placed(p), materialized=True),
         dialect.common_table("touch_groups", _TOUCH_GROUPS),
         dialect.common_table("decay_groups", _decay_groups(dialect)),
-        dialect.common_table("journeys_without_conversion", _journeys_without_conversion(dialect, p)),
-        dialect.common_table("journey_steps", _JOURNEY_STEPS),
+        dialect.common_table("visits_without_conversion", _visits_without_conversion(dialect, p), materialized=True),
+        dialect.common_table("journeys_without_conversion", _JOURNEYS_WITHOUT_CONVERSION),
+        dialect.common_table("journey_steps", _JOURNEY_STEPS, materialized=True),
+        dialect.common_table("chain_steps", _CHAIN_STEPS),
         dialect.common_table("summary", _summary()),
         dialect.common_table("paths", _paths(dialect)),
     ]
@@ -82,8 +85,7 @@ def attribution_query(params: AttributionParams, dialect: Dialect) -> Query:
         listed("touch_groups", TOUCH_GROUP_COLUMNS, ["t.channel", "t.n", "t.slot", "t.last_non_direct"])
         + " AS touch_groups",
         listed("decay_groups", DECAY_GROUP_COLUMNS, ["t.channel", "t.converting_channel"]) + " AS decay_groups",
-        listed("journey_steps", STEP_COLUMNS, ["t.previous_channel", "t.channel", "t.ends", "t.converts"])
-        + " AS journey_steps",
+        listed("chain_steps", STEP_COLUMNS, ["t.origin", "t.target"]) + " AS chain_steps",
         listed("paths", PATH_COLUMNS, ["t.conversions DESC", "t.value DESC", "t.path_key"],
                where=f" WHERE t.rank <= {p['top_paths']}") + " AS paths",
     ]
@@ -166,22 +168,32 @@ def _decay_groups(dialect: Dialect) -> str:
     GROUP BY channel, converting_channel"""
 
 
-def _journeys_without_conversion(dialect: Dialect, p: dict[str, str]) -> str:
+def _visits_without_conversion(dialect: Dialect, p: dict[str, str]) -> str:
     """docs/metrics.md#data-driven: the sessions of cohort users who never converted that started at most
-    lookback_days before their last session, with the channel before each and whether it is the last."""
+    lookback_days before their last session, each with its place in the timeline and whether it is the last.
+    They are a run of consecutive timeline positions ending at the last session."""
     age = dialect.microseconds_between("s.started_at", "u.last_session_started_at")
-    previous = dialect.previous_value("channel", "user_key", "timeline_position")
     return f"""\
-    SELECT channel, is_last, {previous} AS previous_channel
+    SELECT s.user_key, s.timeline_position AS position, s.channel, s.timeline_position = u.session_count AS is_last
     FROM (
-        SELECT s.user_key, s.timeline_position, s.channel, s.timeline_position = u.session_count AS is_last
-        FROM (
-            SELECT user_key, session_count, last_session_started_at FROM users
-            WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)
-        ) u
-        JOIN sessions s ON s.user_key = u.user_key
-        WHERE {age} <= {p['lookback_us']}
-    ) t"""
+        SELECT user_key, session_count, last_session_started_at FROM users
+        WHERE NOT is_converted AND user_key IN (SELECT user_key FROM cohort)
+    ) u
+    JOIN sessions s ON s.user_key = u.user_key
+    WHERE {age} <= {p['lookback_us']}"""
+
+
+# The same visits with the channel of the visit before (NULL for the first kept one). The visit before is the
+# previous timeline position if it was kept, found by a join rather than a window ordered over every visit (a
+# sort of all of them, the statement's costliest step); a first session has none, so only later ones look.
+_JOURNEYS_WITHOUT_CONVERSION = """\
+    SELECT CAST(NULL AS STRING) AS previous_channel, channel, is_last FROM visits_without_conversion WHERE position = 1
+    UNION ALL
+    SELECT previous.channel, v.channel, v.is_last
+    FROM visits_without_conversion v
+    LEFT JOIN (SELECT user_key, position, channel FROM visits_without_conversion WHERE NOT is_last) previous
+      ON previous.user_key = v.user_key AND previous.position = v.position - 1
+    WHERE v.position > 1"""
 
 
 # docs/metrics.md#data-driven: every step of every path, counted by (channel before, channel, whether the path
@@ -194,6 +206,20 @@ _JOURNEY_STEPS = f"""\
         SELECT previous_channel, channel, is_last, false FROM journeys_without_conversion
     ) t
     GROUP BY previous_channel, channel, ends, converts"""
+
+
+# The chain's steps (docs/metrics.md#data-driven) from the counted journey steps: into each channel from the
+# one before or (start), and out of each path's last channel into its end. A few thousand rows rather than
+# every (channel before, channel, end) combination, so the answer reads and converts far fewer.
+_CHAIN_STEPS = f"""\
+    SELECT coalesce(previous_channel, '{START}') AS origin, channel AS target, sum(steps) AS steps
+    FROM journey_steps
+    GROUP BY coalesce(previous_channel, '{START}'), channel
+    UNION ALL
+    SELECT channel, CASE WHEN converts THEN '{CONVERSION}' ELSE '{NULL}' END, sum(steps)
+    FROM journey_steps
+    WHERE ends
+    GROUP BY channel, converts"""
 
 
 def _summary() -> str:

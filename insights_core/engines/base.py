@@ -99,17 +99,6 @@ class Dialect(ABC):
         """
 
     @abstractmethod
-    def previous_value(self, expression: str, partition: str, order: str) -> str:
-        """``expression`` on the row before, among the rows of the same ``partition`` ordered by ``order``
-        (NULL on the first row): a window function over the statement's rows.
-
-        ``partition`` is one column that is never NULL and ``order`` is unique within it. Spark
-        ``lag(expression) OVER (PARTITION BY partition ORDER BY order)``; DuckDB sorts once by
-        (partition, order) and compares the previous row's partition, which is several times faster
-        than its per-partition windows when the partitions are many and small (a user's sessions).
-        """
-
-    @abstractmethod
     def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
         """One aggregate call concatenating the text ``element`` over the group's rows, ordered by ``order_by``.
 

@@ -45,10 +45,6 @@ class DuckDBDialect(Dialect):
     def microseconds_between(self, earlier: str, later: str) -> str:
         return f"date_diff('microsecond', {earlier}, {later})"
 
-    def previous_value(self, expression: str, partition: str, order: str) -> str:
-        window = f"OVER (ORDER BY {partition}, {order})"
-        return f"CASE WHEN lag({partition}) {window} = {partition} THEN lag({expression}) {window} END"
-
     def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
         return f"string_agg({element}, '' ORDER BY {', '.join(order_by)})"
 

@@ -85,9 +85,6 @@ class SparkDialect(Dialect):
         # timestampdiff reads the stored TIMESTAMP_NTZ values as they are (no session time zone involved).
         return f"timestampdiff(MICROSECOND, {earlier}, {later})"
 
-    def previous_value(self, expression: str, partition: str, order: str) -> str:
-        return f"lag({expression}) OVER (PARTITION BY {partition} ORDER BY {order})"
-
     def ordered_concat(self, element: str, order_by: Sequence[str]) -> str:
         # The sorted collected elements joined; NULL elements are left out, as DuckDB's string_agg leaves them.
         return f"array_join({self.ordered_list(element, order_by)}, '')"

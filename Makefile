@@ -44,8 +44,10 @@ run: install
 	INSIGHTS_DB=$(INSIGHTS_DB) $(BIN)/streamlit run app.py
 
 # INSIGHTS_REQUIRE_SPARK: the Spark tests fail instead of skipping when Spark cannot start.
+# Two workers, one per core here: the browser tests keep to one worker and the Spark tests to one
+# (tests/conftest.py), so a run starts one browser and one cluster; the rest is shared out.
 test: install browser spark
-	INSIGHTS_REQUIRE_SPARK=1 $(BIN)/pytest
+	INSIGHTS_REQUIRE_SPARK=1 $(BIN)/pytest -n 2 --dist loadgroup
 
 bench: install spark
 	$(BIN)/python -m benchmarks.run

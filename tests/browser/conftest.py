@@ -202,7 +202,12 @@ def wait_for_app(tab) -> None:
 
     tab.wait_for_timeout(250)  # let a just-triggered rerun flip the state to running
     tab.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
-    tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+    idle = tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']")
+    idle.wait_for(state="attached")
+    # A run can follow another at once (the first run of a page syncs its URL): idle means idle a moment later
+    # too, since a click that lands while a run starts can be lost.
+    tab.wait_for_timeout(150)
+    idle.wait_for(state="attached")
     # Streamlit draws a skeleton for each element until the browser has loaded the code that draws it.
     expect(tab.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT_MS)
 

@@ -44,8 +44,10 @@ def manage(tab):
     """Open the sidebar's "Rename, delete or share" expander (if closed) and return the sidebar."""
     sidebar = tab.get_by_test_id("stSidebar")
     toggle = sidebar.get_by_text("Rename, delete or share a saved view")
-    if not sidebar.get_by_role("button", name="Rename").is_visible():
+    rename = sidebar.get_by_role("button", name="Rename")
+    if not rename.is_visible():
         toggle.click()
+    expect(rename).to_be_visible()
     return sidebar
 
 
@@ -106,6 +108,7 @@ def test_save_open_rename_survive_a_restart_and_delete(new_tab, start_server, se
 
     # Delete.
     sidebar = manage(tab)
+    settled(tab)
     sidebar.get_by_role("button", name="Delete", exact=True).click()
     settled(tab)
     expect(saved_list(tab)).to_have_count(1)  # not yet: it asks once more

@@ -309,11 +309,28 @@ def spark(spark_cluster: SparkCluster, spark_env: dict[str, str]):
 
 
 @pytest.fixture(scope="session")
-def connect_url(spark_cluster: SparkCluster) -> str:
-    """The Spark Connect server's ``sc://`` URL, once it listens."""
+def connect_url(spark_cluster: SparkCluster) -> Iterator[str]:
+    """The Spark Connect server's ``sc://`` URL, once it listens; every client of it is closed before it stops."""
     connect = next(daemon for daemon in spark_cluster.daemons if daemon.name == "connect-server")
     spark_cluster.wait("Spark Connect server", lambda: _listening(spark_cluster.connect_port), [connect])
-    return spark_cluster.connect_url
+    yield spark_cluster.connect_url
+    _close_connect_clients()
+
+
+def _close_connect_clients() -> None:
+    """Close every Spark Connect client this process opened (engines, the command line in-process, the dashboard).
+
+    A client still open when Python exits cleans up with a call to its server. The server is stopped by then
+    (``spark_cluster``'s teardown), and the client's retries back off for minutes: the test run would sit that
+    long after its last test. Closing a client is local (its channel), so it is done while the server runs.
+    """
+    import gc
+
+    from pyspark.sql.connect.client.core import SparkConnectClient
+
+    for client in [item for item in gc.get_objects() if isinstance(item, SparkConnectClient)]:
+        if not client.is_closed:
+            client.close()
 
 
 _CLUSTER: SparkCluster | None = None

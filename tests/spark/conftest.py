@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -203,6 +204,21 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+MASTER_URL_LINE = re.compile(r"Starting Spark master at (spark://\S+)")
+MASTER_UI_LINE = re.compile(r"Bound MasterWebUI to \S+, and started at (http://\S+)")
+
+
+def _master_ready(cluster: SparkCluster, master: Daemon) -> bool:
+    """The master answers ALIVE. Its addresses are taken from its log: a port free when probed may be taken
+    before the master binds it (other clusters on a shared machine), and Spark then binds the next one."""
+    log = master.log.read_text(errors="replace") if master.log.exists() else ""
+    if found := MASTER_URL_LINE.search(log):
+        cluster.master_url = found.group(1)
+    if found := MASTER_UI_LINE.search(log):
+        cluster.master_ui = found.group(1)
+    return cluster.status().get("status") == "ALIVE"
+
+
 def _start_cluster(root: Path) -> SparkCluster:
     home = _spark_home()
     assert home is not None
@@ -234,7 +250,7 @@ def _start_cluster(root: Path) -> SparkCluster:
             "--host", "127.0.0.1", "--port", str(master_port), "--webui-port", str(master_ui_port),
             "--properties-file", str(conf_dir / "spark-defaults.conf"),
         ])
-        cluster.wait("master", lambda: cluster.status().get("status") == "ALIVE", [master])
+        cluster.wait("master", lambda: _master_ready(cluster, master), [master])
         workers = [
             cluster.start(f"worker-{index}", [
                 spark_class, "org.apache.spark.deploy.worker.Worker",

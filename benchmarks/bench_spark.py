@@ -58,13 +58,21 @@ def _cluster_module() -> Any:
     return cluster
 
 
-def _median(action: Callable[[], Any], repeat: int) -> float:
+def _median(action: Callable[[], Any], repeat: int, name: str = "") -> float:
     runs = []
     for _ in range(repeat):
         began = time.perf_counter()
         action()
         runs.append(time.perf_counter() - began)
-    return statistics.median(runs)
+    median = statistics.median(runs)
+    if name:
+        _note(f"{name}: {median:.3f} s (median of {repeat}; load average {os.getloadavg()[0]:.1f})")
+    return median
+
+
+def _note(line: str) -> None:
+    """Each figure on stderr as soon as it is measured: a run stopped at a time limit still says what it got."""
+    print(f"bench_spark: {line}", file=sys.stderr, flush=True)
 
 
 def measure(sessions_csv: Path, conversions_csv: Path, work: Path, repeat: int = 3) -> dict[str, Any]:
@@ -96,9 +104,11 @@ def measure(sessions_csv: Path, conversions_csv: Path, work: Path, repeat: int =
         session = spark_session(cluster.master_url, app_name="insights-bench")
         con = insights_core.connect(db)
         lake = Lake(lake_path)
-        duck_load = _median(lambda: insights_core.load(con, sessions_csv, conversions_csv, replace=True), 1)
+        _note(f"cluster started in {started:.1f} s")
+        duck_load = _median(lambda: insights_core.load(con, sessions_csv, conversions_csv, replace=True), 1,
+                            "load DuckDB")
         spark_load_seconds = _median(lambda: spark_load(session, lake, str(sessions_csv), str(conversions_csv),
-                                                        replace=True), 1)
+                                                        replace=True), 1, "load Spark")
         engine = SparkEngine(session, lake.tables)
         result: dict[str, Any] = {
             "sessions": con.execute("SELECT count(*) FROM sessions").fetchone()[0],
@@ -108,8 +118,9 @@ def measure(sessions_csv: Path, conversions_csv: Path, work: Path, repeat: int =
         for name in ("insights", "attribution"):
             compute = getattr(insights_core, f"compute_{name}")
             same = to_json(compute(engine, PARAMS)) == to_json(compute(con, PARAMS))  # also the warm-up
-            result[f"duckdb_{name}"] = _median(lambda: compute(con, PARAMS), repeat)
-            result[f"spark_{name}"] = _median(lambda: compute(engine, PARAMS), repeat)
+            _note(f"{name}: the engines' answers are {'the same bytes' if same else 'DIFFERENT'}")
+            result[f"duckdb_{name}"] = _median(lambda: compute(con, PARAMS), repeat, f"{name} DuckDB")
+            result[f"spark_{name}"] = _median(lambda: compute(engine, PARAMS), repeat, f"{name} Spark")
             result[f"same_{name}"] = same
         con.close()
         return result

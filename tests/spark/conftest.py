@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -203,6 +204,21 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+MASTER_URL_LINE = re.compile(r"Starting Spark master at (spark://\S+)")
+MASTER_UI_LINE = re.compile(r"Bound MasterWebUI to \S+, and started at (http://\S+)")
+
+
+def _master_ready(cluster: SparkCluster, master: Daemon) -> bool:
+    """The master answers ALIVE. Its addresses are taken from its log: a port free when probed may be taken
+    before the master binds it (other clusters on a shared machine), and Spark then binds the next one."""
+    log = master.log.read_text(errors="replace") if master.log.exists() else ""
+    if found := MASTER_URL_LINE.search(log):
+        cluster.master_url = found.group(1)
+    if found := MASTER_UI_LINE.search(log):
+        cluster.master_ui = found.group(1)
+    return cluster.status().get("status") == "ALIVE"
+
+
 def _start_cluster(root: Path) -> SparkCluster:
     home = _spark_home()
     assert home is not None
@@ -234,7 +250,7 @@ def _start_cluster(root: Path) -> SparkCluster:
             "--host", "127.0.0.1", "--port", str(master_port), "--webui-port", str(master_ui_port),
             "--properties-file", str(conf_dir / "spark-defaults.conf"),
         ])
-        cluster.wait("master", lambda: cluster.status().get("status") == "ALIVE", [master])
+        cluster.wait("master", lambda: _master_ready(cluster, master), [master])
         workers = [
             cluster.start(f"worker-{index}", [
                 spark_class, "org.apache.spark.deploy.worker.Worker",
@@ -309,11 +325,28 @@ def spark(spark_cluster: SparkCluster, spark_env: dict[str, str]):
 
 
 @pytest.fixture(scope="session")
-def connect_url(spark_cluster: SparkCluster) -> str:
-    """The Spark Connect server's ``sc://`` URL, once it listens."""
+def connect_url(spark_cluster: SparkCluster) -> Iterator[str]:
+    """The Spark Connect server's ``sc://`` URL, once it listens; every client of it is closed before it stops."""
     connect = next(daemon for daemon in spark_cluster.daemons if daemon.name == "connect-server")
     spark_cluster.wait("Spark Connect server", lambda: _listening(spark_cluster.connect_port), [connect])
-    return spark_cluster.connect_url
+    yield spark_cluster.connect_url
+    _close_connect_clients()
+
+
+def _close_connect_clients() -> None:
+    """Close every Spark Connect client this process opened (engines, the command line in-process, the dashboard).
+
+    A client still open when Python exits cleans up with a call to its server. The server is stopped by then
+    (``spark_cluster``'s teardown), and the client's retries back off for minutes: the test run would sit that
+    long after its last test. Closing a client is local (its channel), so it is done while the server runs.
+    """
+    import gc
+
+    from pyspark.sql.connect.client.core import SparkConnectClient
+
+    for client in [item for item in gc.get_objects() if isinstance(item, SparkConnectClient)]:
+        if not client.is_closed:
+            client.close()
 
 
 _CLUSTER: SparkCluster | None = None

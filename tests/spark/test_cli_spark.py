@@ -1,26 +1,41 @@
-"""docs/scale.md#running-on-spark: the command line end to end with ``--engine spark --lake URI --spark-master URL``.
+"""docs/scale.md#running-on-spark: the command line with ``--engine spark --lake URI --spark-master URL``.
 
-The real ``insights`` executable in subprocesses, against the two-worker
-cluster through its Spark Connect server (``sc://``: a thin client, no JVM
-per command, which a shared 2-core machine cannot afford for each of a dozen
-commands; ``spark://`` is the test session's own application in the other
-Spark tests, through the same ``spark_session``). Each output must be the DuckDB command's bytes
-on the same files; a refused load says what the DuckDB load says and exits
-2; a load killed mid-way leaves the previous answers.
+Each output must be the DuckDB command's bytes on the same files; a refused
+load says what the DuckDB load says and exits 2; a load killed mid-way
+leaves the previous answers.
+
+Most commands run in this process through the CLI's own ``main`` (the same
+parsing, engine choice, computation and printing as the executable), as
+Spark Connect clients (``sc://``) of the cluster's Connect server: a shared
+2-core machine cannot afford a new Python and client per command. The
+executable itself runs where a process of its own is the point: the
+``local[N]`` load and query, which start Spark inside the command (they
+cannot share this process, whose Spark application already runs on the
+cluster), and the load killed with SIGKILL.
 """
 
 from __future__ import annotations
 
+import io
+import queue
+import shutil
 import signal
 import subprocess
+import sys
+import threading
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from insights_core.cli import main as cli_main
 from insights_core.engines.choice import EngineSettingsError, engine_settings, FLAG_NAMES
-from insights_core.lake import Lake
+from insights_core.lake import VERSIONS, Lake, copy_store
+from insights_core.storefile import StoreFile
 
-INSIGHTS = str(Path(__import__("sys").executable).parent / "insights")
+INSIGHTS = str(Path(sys.executable).parent / "insights")
 
 SESSIONS = """\
 session_id,user_id,started_at,exited_at,landing_page,referrer,utm_source,utm_medium,utm_campaign
@@ -38,17 +53,49 @@ c2,s4,2025-07-04T12:01:00Z,,custom,
 c3,s6,2025-07-09T08:05:00Z,https://acme.test/demo,hubspot_form,99
 """
 MORE_SESSIONS = "session_id,user_id,started_at\ns7,u4,2025-07-10T10:00:00Z\ns8,u1,2025-07-11T10:00:00Z\n"
+BAD_SESSIONS = "session_id,user_id,started_at\ns1,u9,2025-08-01T10:00:00Z\nn2,,2025-08-01T10:00:00Z\n"
 WINDOW = ["--start-date", "2025-07-01", "--end-date", "2025-07-31"]
-QUERIES = [  # one run of each command (each costs a client and a Spark job); JSON and CSV both appear
+QUERIES = [  # one run of each command; JSON and CSV both appear
     ["query", *WINDOW, "--channel-group", "Paid Search", "--format", "csv"],
     ["attribution", *WINDOW, "--conversions", "all"],
     ["timeseries", *WINDOW, "--interval", "week"],
     ["breakdown", *WINDOW, "--dimension", "campaign", "--format", "csv"],
 ]
+KILL_AT = "deriving channels"
+"""The progress line after which the killed load is mid-way: its rows are read, checked and staged in its draft."""
 
 
-def insights(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([INSIGHTS, *args], capture_output=True, text=True, timeout=timeout, env=env)
+@dataclass(frozen=True)
+class Ran:
+    """What a command printed and its exit status, wherever it ran."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def insights(env: dict[str, str], *args: str, timeout: float = 600) -> Ran:
+    """The real ``insights`` executable in a process of its own."""
+    done = subprocess.run([INSIGHTS, *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def insights_here(*args: str) -> Ran:
+    """The command's ``main`` in this process, its output captured: everything the executable does but start."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = cli_main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            code = int(exit_.code or 0)
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def same_load_report(mine: Ran, duck: Ran) -> None:
+    """Both loads succeeded and printed the same report; the first line's time taken differs."""
+    assert (mine.returncode, duck.returncode) == (0, 0), (mine.stderr, duck.stderr)
+    assert mine.stdout.splitlines()[1:] == duck.stdout.splitlines()[1:]
+    assert mine.stdout.split(" in ")[0] == duck.stdout.split(" in ")[0]
 
 
 @pytest.fixture(scope="module")
@@ -57,48 +104,114 @@ def files(tmp_path_factory) -> Path:
     (directory / "sessions.csv").write_text(SESSIONS)
     (directory / "conversions.csv").write_text(CONVERSIONS)
     (directory / "more.csv").write_text(MORE_SESSIONS)
+    (directory / "bad.csv").write_text(BAD_SESSIONS)
     return directory
 
 
-def test_load_and_every_query_command_print_the_duckdb_bytes(spark_env, connect_url, files):
-    """A load, an appending one, then every query command: stdout identical to the DuckDB commands' on the
-    same files (docs/api.md#command-line)."""
-    db, lake = str(files / "store.duckdb"), str(files / "lake")
-    on_spark = ["--engine", "spark", "--lake", lake]
-    loads = [
-        ["--sessions", str(files / "sessions.csv"), "--conversions", str(files / "conversions.csv")],
-        ["--sessions", str(files / "more.csv")],
-    ]
-    for load in loads:
-        duck = insights(spark_env, "load", "--db", db, *load)
-        mine = insights(spark_env, "load", *on_spark, "--spark-master", connect_url, *load)
-        assert duck.returncode == 0 and mine.returncode == 0, mine.stderr
-        assert mine.stdout.splitlines()[1:] == duck.stdout.splitlines()[1:]  # the first line holds the time taken
-        assert mine.stdout.split(" in ")[0] == duck.stdout.split(" in ")[0]
+def first_load(files: Path) -> list[str]:
+    return ["--sessions", str(files / "sessions.csv"), "--conversions", str(files / "conversions.csv")]
+
+
+def duck_load(files: Path, db: Path) -> Ran:
+    """The first load into a new DuckDB store, by the DuckDB command."""
+    loaded = insights_here("load", "--db", str(db), *first_load(files))
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def stores(files, tmp_path_factory) -> tuple[Path, Path]:
+    """The first load's DuckDB store and a lake of the same rows (``copy_store``), which Spark reads.
+
+    Spark's load of the same files is the ``local[N]`` test's and test_load.py's; here the queries are the point.
+    """
+    directory = tmp_path_factory.mktemp("spark-cli-stores")
+    db = directory / "store.duckdb"
+    duck_load(files, db)
+    lake = Lake(directory / "lake")
+    with StoreFile(db).snapshot() as con:
+        copy_store(con, lake)
+    return db, Path(lake.location.path)
+
+
+def test_every_query_command_prints_the_duckdb_bytes(spark_env, connect_url, stores):
+    """docs/api.md#command-line: every query command on Spark Connect prints what the DuckDB command prints."""
+    db, lake = stores
+    on_spark = ["--engine", "spark", "--lake", str(lake), "--spark-master", connect_url]
     for query in QUERIES:
-        duck = insights(spark_env, query[0], "--db", db, *query[1:])
-        mine = insights(spark_env, query[0], *on_spark, "--spark-master", connect_url, *query[1:])
+        duck = insights_here(query[0], "--db", str(db), *query[1:])
+        mine = insights_here(query[0], *on_spark, *query[1:])
         assert (mine.returncode, mine.stdout) == (0, duck.stdout), (query, mine.stderr)
 
 
-def test_a_refused_load_and_a_killed_load_leave_the_previous_answers(spark_env, connect_url, files, tmp_path):
-    """docs/data.md#loading-rules: the DuckDB load's message and exit status 2; a load killed mid-way (SIGKILL)
-    never reaches the pointer: the lake's version and the answers stay as they were."""
-    lake = str(tmp_path / "lake")
-    on_spark = ["--engine", "spark", "--lake", lake, "--spark-master", connect_url]
-    first = insights(spark_env, "load", *on_spark, "--sessions", str(files / "sessions.csv"),
-                     "--conversions", str(files / "conversions.csv"))
-    assert first.returncode == 0, first.stderr
-    version = Lake(lake).current()
-    before = insights(spark_env, "query", *on_spark, *WINDOW)
-    assert before.returncode == 0, before.stderr
+def test_load_and_query_on_local_spark_print_the_duckdb_bytes(spark_env, files, tmp_path):
+    """docs/scale.md#running-on-spark: ``--spark-master 'local[2]'`` runs Spark inside the command itself; the
+    executable's load report and answer are the DuckDB commands'."""
+    db = tmp_path / "store.duckdb"
+    duck_report = duck_load(files, db)
+    on_local = ["--engine", "spark", "--lake", str(tmp_path / "lake"), "--spark-master", "local[2]"]
+    same_load_report(insights(spark_env, "load", *on_local, *first_load(files)), duck_report)
+    query = ["attribution", *WINDOW, "--conversions", "all", "--format", "csv"]
+    mine = insights(spark_env, query[0], *on_local, *query[1:])
+    duck = insights_here(query[0], "--db", str(db), *query[1:])
+    assert (mine.returncode, mine.stdout) == (0, duck.stdout), mine.stderr
 
-    bad = tmp_path / "bad.csv"
-    bad.write_text("session_id,user_id,started_at\ns1,u9,2025-08-01T10:00:00Z\nn2,,2025-08-01T10:00:00Z\n")
-    duck_db = str(tmp_path / "store.duckdb")
-    insights(spark_env, "load", "--db", duck_db, "--sessions", str(files / "sessions.csv"))
-    duck = insights(spark_env, "load", "--db", duck_db, "--sessions", str(bad))
-    mine = insights(spark_env, "load", *on_spark, "--sessions", str(bad))
+
+class LineWaiter:
+    """Reads a process's stderr on a thread, so that waiting for a line has a deadline (a stuck load fails
+    the test instead of hanging it); keeps every line for the failure message."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        assert process.stderr is not None
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """True once a line containing ``text`` arrived; False at the end of the stream or the deadline."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            self.lines.append(line)
+            if text in line:
+                return True
+        return False
+
+
+def drafts(lake: Path) -> set[str]:
+    """The lake's version directories other than the current one: loads under way or killed."""
+    current = Lake(lake).current()
+    return {path.name for path in (lake / VERSIONS).iterdir() if current is None or path.name != current.name}
+
+
+def test_a_refused_load_and_a_killed_load_leave_the_previous_answers(spark_env, connect_url, files, stores, tmp_path):
+    """docs/data.md#loading-rules: the DuckDB load's message and exit status 2. docs/scale.md#the-lake: a load
+    killed mid-way (SIGKILL, once its rows are staged in its draft) never reaches the pointer: the version and
+    the answers stay. (An appending load's rows and answers are test_load.py's; the next writer's removal of the
+    draft is test_lake.py's.)"""
+    db, shared = stores
+    lake = tmp_path / "lake"
+    shutil.copytree(shared, lake)  # a lake is a directory: a copy is the same lake, ours to change
+    duck_db = tmp_path / "store.duckdb"
+    duck_load(files, duck_db)
+    version = Lake(lake).current()
+    on_spark = ["--engine", "spark", "--lake", str(lake), "--spark-master", connect_url]
+    answer = ["query", *WINDOW]
+    before = insights_here(answer[0], "--db", str(db), *answer[1:])
+
+    duck = insights_here("load", "--db", str(duck_db), "--sessions", str(files / "bad.csv"))
+    mine = insights_here("load", *on_spark, "--sessions", str(files / "bad.csv"))
     assert (mine.returncode, mine.stderr.splitlines()[-1]) == (2, duck.stderr.splitlines()[-1])
     assert "duplicate id" in mine.stderr and "Traceback" not in mine.stderr
 
@@ -106,15 +219,17 @@ def test_a_refused_load_and_a_killed_load_leave_the_previous_answers(spark_env, 
         [INSIGHTS, "load", *on_spark, "--sessions", str(files / "more.csv")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=spark_env,
     )
-    assert killed.stderr is not None
-    for line in killed.stderr:  # progress lines: kill it once rows are being derived
-        if "deriving channels" in line:
-            break
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
+    try:
+        progress = LineWaiter(killed)
+        assert progress.wait_for(KILL_AT, timeout=600), "".join(progress.lines)
+        assert drafts(lake), "the load reported progress but has no draft version"
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL, "the load ended before it was killed"
     assert Lake(lake).current() == version
-    after = insights(spark_env, "query", *on_spark, *WINDOW)
-    assert (after.returncode, after.stdout) == (0, before.stdout)
+    after = insights_here(answer[0], *on_spark, *answer[1:])
+    assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
 
 
 @pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "spark://10.0.0.5:7077", "sc://localhost:15002",

@@ -52,21 +52,24 @@ def test_the_insights_page_answers_from_spark_with_the_duckdb_numbers(demo, conn
 
 
 def test_the_http_api_answers_from_spark_with_the_duckdb_bytes(demo, spark):
-    """``insights serve`` with INSIGHTS_ENGINE=spark: the same request path (docs/api.md#http-api), Spark's answer."""
+    """``insights serve`` with INSIGHTS_ENGINE=spark: the same request path (docs/api.md#http-api), Spark's answer.
+
+    Every endpoint takes the one path through the engine (``create_app``'s ``engine``); the insights endpoint is
+    asked here, the cheapest on Spark. Each endpoint's own Spark answer is test_endpoints.py's."""
     from fastapi.testclient import TestClient
 
     from insights_core.api.app import create_app
     from insights_core.api.limits import Limits
-    from insights_core.attribution import compute_attribution
     from insights_core.engines.spark import SparkEngine
     from insights_core.metrics import to_json
 
     db, lake = demo
-    # A shared 2-core machine runs this statement in tens of seconds: a limit far above the default 30 s.
+    params = {**JULY, "channel_group": "Paid Search"}
+    # A shared 2-core machine runs these statements in tens of seconds: a limit far above the default 30 s.
     app = create_app(db, require_auth=False, engine=SparkEngine(spark, lake.tables), limits=Limits(query_timeout=900))
     with TestClient(app) as client:
-        response = client.post("/api/v1/attribution", json={**JULY, "conversions": "all"})
+        response = client.post("/api/v1/insights", json=params)
         assert client.get("/health").json() == {"status": "ok"}
     with StoreFile(db).snapshot() as con:
-        expected = to_json(compute_attribution(con, {**JULY, "conversions": "all"}))
+        expected = to_json(compute_insights(con, parse_params(params)))
     assert (response.status_code, response.text) == (200, expected)

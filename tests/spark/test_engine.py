@@ -115,20 +115,25 @@ def test_values_come_back_as_plain_python(engine, store, lake):
 
 
 def test_interrupt_stops_a_running_query(engine, store, lake):
-    """The API's time limit calls interrupt(): the running query raises instead of running on."""
+    """The API's time limit calls interrupt(): the running query raises instead of running on.
+
+    It is interrupted once Spark reports its first tasks (the query is running on the executors), not after
+    a fixed pause, which a loaded machine may not have spent starting it."""
     copy_store(store, lake)
     outcome: list[BaseException | None] = []
+    running = threading.Event()
 
     def run() -> None:
         try:
-            engine.rows(Query("SELECT count(*) AS n FROM range(100000000000) a WHERE a.id % 7 = 3"))
+            with engine.reporting(lambda done, total: running.set()):
+                engine.rows(Query("SELECT count(*) AS n FROM range(100000000000) a WHERE a.id % 7 = 3"))
             outcome.append(None)
         except BaseException as error:  # noqa: BLE001 - recorded for the assertion
             outcome.append(error)
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(5)
+    assert running.wait(timeout=300), "the query never reported running tasks"
     began = time.monotonic()
     engine.interrupt()
     thread.join(timeout=120)

@@ -32,8 +32,7 @@ import pytest
 
 from insights_core.cli import main as cli_main
 from insights_core.engines.choice import EngineSettingsError, engine_settings, FLAG_NAMES
-from insights_core.lake import VERSIONS, Lake, copy_store
-from insights_core.storefile import StoreFile
+from insights_core.lake import VERSIONS, Lake
 
 INSIGHTS = str(Path(sys.executable).parent / "insights")
 
@@ -119,24 +118,36 @@ def duck_load(files: Path, db: Path) -> Ran:
     return loaded
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The first load by both engines' commands: the DuckDB store, the lake, and what each load printed."""
+
+    db: Path
+    lake: Path
+    duck: Ran
+    spark: Ran
+
+
 @pytest.fixture(scope="module")
-def stores(files, tmp_path_factory) -> tuple[Path, Path]:
-    """The first load's DuckDB store and a lake of the same rows (``copy_store``), which Spark reads.
-
-    Spark's load of the same files is the ``local[N]`` test's and test_load.py's; here the queries are the point.
-    """
+def stores(files, tmp_path_factory, spark_env, connect_url) -> Stores:
+    """The first load into a DuckDB store and, on Spark Connect, into a lake: loaded once, queried by every test
+    here (a test that changes the lake changes a copy)."""
     directory = tmp_path_factory.mktemp("spark-cli-stores")
-    db = directory / "store.duckdb"
-    duck_load(files, db)
-    lake = Lake(directory / "lake")
-    with StoreFile(db).snapshot() as con:
-        copy_store(con, lake)
-    return db, Path(lake.location.path)
+    db, lake = directory / "store.duckdb", directory / "lake"
+    duck = duck_load(files, db)
+    spark = insights_here("load", "--engine", "spark", "--lake", str(lake), "--spark-master", connect_url,
+                          *first_load(files))
+    return Stores(db, lake, duck, spark)
 
 
-def test_every_query_command_prints_the_duckdb_bytes(spark_env, connect_url, stores):
+def test_a_load_on_spark_connect_prints_the_duckdb_report(stores):
+    """docs/scale.md#loading-on-spark: every step of the load through a Connect client, the DuckDB load's report."""
+    same_load_report(stores.spark, stores.duck)
+
+
+def test_every_query_command_prints_the_duckdb_bytes(connect_url, stores):
     """docs/api.md#command-line: every query command on Spark Connect prints what the DuckDB command prints."""
-    db, lake = stores
+    db, lake = stores.db, stores.lake
     on_spark = ["--engine", "spark", "--lake", str(lake), "--spark-master", connect_url]
     for query in QUERIES:
         duck = insights_here(query[0], "--db", str(db), *query[1:])
@@ -200,9 +211,8 @@ def test_a_refused_load_and_a_killed_load_leave_the_previous_answers(spark_env, 
     killed mid-way (SIGKILL, once its rows are staged in its draft) never reaches the pointer: the version and
     the answers stay. (An appending load's rows and answers are test_load.py's; the next writer's removal of the
     draft is test_lake.py's.)"""
-    db, shared = stores
-    lake = tmp_path / "lake"
-    shutil.copytree(shared, lake)  # a lake is a directory: a copy is the same lake, ours to change
+    db, lake = stores.db, tmp_path / "lake"
+    shutil.copytree(stores.lake, lake)  # a lake is a directory: a copy is the same lake, ours to change
     duck_db = tmp_path / "store.duckdb"
     duck_load(files, duck_db)
     version = Lake(lake).current()

@@ -8,7 +8,9 @@ visits, converting, assisting, after converting). Everything is measured in
 the page:
 
 - *first meaningful paint*: from the start of navigation until the Users
-  card shows the number ``compute_insights`` gives (a DOM observer);
+  card shows the number ``compute_insights`` gives (a DOM observer); beside
+  it the same measure on a bare Streamlit page that shows one card and
+  computes nothing, the floor that Streamlit and the browser set here;
 - *first page load*: until the script is idle and no element still waits
   for its code (no skeleton left);
 - a filter change, from the click's ``pointerdown`` until the Users card
@@ -147,6 +149,11 @@ def run(db_path: str | Path) -> str:
     changes = _changes(window, media)
 
     load_before = os.getloadavg()
+    users = _expected(db_path, window)["users"] or ""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        floor = _bare_page_first_paint(browser, db_path, users)
+        browser.close()
     with _server(db_path) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         shown: dict[str, list[float]] = {"cold": [], "cached": []}
@@ -183,6 +190,8 @@ def run(db_path: str | Path) -> str:
         "| measurement | samples | median | max |",
         "|---|---:|---:|---:|",
         f"| first meaningful paint (Users card right, empty caches) | 1 | {first_paint:.2f} s | {first_paint:.2f} s |",
+        f"| the same on a bare Streamlit page, one card, nothing computed (the floor) | 1 | {floor:.2f} s "
+        f"| {floor:.2f} s |",
         f"| first page load (page idle, empty caches) | 1 | {first_load:.2f} s | {first_load:.2f} s |",
     ]
     for kind, label in (("cold", "new parameters (cold)"), ("cached", "seen before (cached)")):
@@ -195,6 +204,28 @@ def run(db_path: str | Path) -> str:
               "until the Users card shows compute_insights' number for the new parameters (numbers shown) and "
               "until the script is idle with no skeleton left (page idle)."]
     return "\n".join(lines) + "\n"
+
+
+BARE_PAGE = """import streamlit as st
+st.set_page_config(layout="wide")
+st.metric("Users", %r, border=True)
+"""
+"""The floor of a first paint here: a fresh Streamlit server whose page shows one card and computes nothing."""
+
+
+def _bare_page_first_paint(browser, db_path: Path, users: str) -> float:
+    """Seconds from navigation start until a bare Streamlit page (:data:`BARE_PAGE`) shows the Users card,
+    in the same browser build and on the same machine as the dashboard's own figure."""
+    with tempfile.TemporaryDirectory(prefix="insights-bare-page-") as folder:
+        (Path(folder) / "app.py").write_text(BARE_PAGE % users)
+        with _server(db_path, Path(folder)) as url:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.add_init_script(_FIRST_PAINT_OBSERVER % json.dumps(users))
+            page.goto(url)
+            page.wait_for_function("() => window.__insightsFirstPaint !== null", timeout=TIMEOUT_MS, polling="raf")
+            seconds = page.evaluate("() => window.__insightsFirstPaint") / 1000
+            page.close()
+    return seconds
 
 
 def _changes(window: dict[str, str], media: tuple[str, ...]) -> list[Change]:
@@ -245,10 +276,12 @@ def _settle(page, db_path: Path, params: dict[str, str]) -> None:
 
 
 class _server:
-    """``streamlit run app.py`` on a free loopback port, for the ``with`` block."""
+    """``streamlit run app.py`` (of ``folder``, the dashboard by default) on a free loopback port, for the
+    ``with`` block."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, folder: Path = ROOT) -> None:
         self.db_path = db_path
+        self.folder = folder
 
     def __enter__(self) -> str:
         with socket.socket() as sock:
@@ -258,7 +291,7 @@ class _server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
              "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "INSIGHTS_DB": str(self.db_path)},
+            cwd=self.folder, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "INSIGHTS_DB": str(self.db_path)},
         )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -75,6 +75,7 @@ def insights_page(view: View, store: data.Store) -> None:
 
     with people.container():
         cards.metric_cards(cards.PEOPLE, metrics["user_summary"], section("user_summary"), versus)
+    cards.let_the_numbers_paint()
 
     trend_section(view, store)
 

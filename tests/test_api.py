@@ -153,7 +153,7 @@ def test_stored_key_works_in_both_headers(server, header):
     assert "overall_metrics" in response.json()
 
 
-@pytest.mark.parametrize("env_key", ENV_KEYS)
+@pytest.mark.parametrize("env_key", ENV_KEYS, ids=["first-key", "second-key"])  # ids: the keys are random
 @pytest.mark.parametrize("header", ["Authentication", "Authorization"])
 def test_environment_keys_work(server, env_key, header):
     """docs/api.md#authentication: INSIGHTS_API_KEYS is comma-separated; blanks around keys are ignored."""

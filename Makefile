@@ -44,10 +44,10 @@ run: install
 	INSIGHTS_DB=$(INSIGHTS_DB) $(BIN)/streamlit run app.py
 
 # INSIGHTS_REQUIRE_SPARK: the Spark tests fail instead of skipping when Spark cannot start.
-# Two workers, one per core here: the browser tests keep to one worker and the Spark tests to one
-# (tests/conftest.py), so a run starts one browser and one cluster; the rest is shared out.
+# One process: on two cores the browser's and the cluster's tests run slower side by side (pytest-xdist
+# with them on separate workers took longer than this, at a load average of 18).
 test: install browser spark
-	INSIGHTS_REQUIRE_SPARK=1 $(BIN)/pytest -n 2 --dist loadgroup
+	INSIGHTS_REQUIRE_SPARK=1 $(BIN)/pytest
 
 bench: install spark
 	$(BIN)/python -m benchmarks.run
